@@ -1,0 +1,32 @@
+// `distbuild --agent`: runs the per-user agent until it has been idle for its timeout.
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { AgentAlreadyRunningError, startAgent } from '../agent/agent.js';
+import { createLogger } from '../common/logger.js';
+import type { Settings } from '../config/settings.js';
+import { onStopSignals } from './signals.js';
+
+export async function agentCommand(settings: Settings): Promise<number> {
+  const logger = createLogger({ level: settings.logLevel, role: 'agent', file: path.join(path.dirname(settings.agentSocket), 'agent.log') });
+  let agent;
+  try {
+    agent = await startAgent({
+      socket: settings.agentSocket,
+      idleTimeoutMs: settings.agentIdleTimeoutMs,
+      batchSize: settings.batchSize,
+      batchTimeoutMs: settings.batchTimeoutMs,
+      logger,
+    });
+  } catch (err) {
+    if (err instanceof AgentAlreadyRunningError) return 0; // lost a start-up race: the other agent serves
+    throw err;
+  }
+  const pidFile = path.join(path.dirname(settings.agentSocket), 'agent.pid');
+  writeFileSync(pidFile, `${process.pid}\n`);
+  const off = onStopSignals(() => agent.stop(), () => agent.stop());
+  await agent.done;
+  off();
+  rmSync(pidFile, { force: true });
+  logger.close();
+  return 0;
+}

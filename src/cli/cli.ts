@@ -1,0 +1,86 @@
+// The full CLI (server, worker, agent, status, demo): yargs flags from the options table.
+import yargs from 'yargs';
+import { ConfigError } from '../config/config-error.js';
+import { MODES, OPTION_SPECS, envName, fileKey, flagName, type Mode } from '../config/options.js';
+import { envSource, flagSource, readConfigFiles, resolveSettings } from '../config/resolve-settings.js';
+import type { Settings } from '../config/settings.js';
+
+const MODE_HELP: Record<Mode, string> = {
+  server: 'Run the server that places jobs on workers.',
+  worker: 'Run a worker that runs jobs in place on its mount.',
+  compiler: 'Launcher: run the compiler command after "--" on the farm.',
+  linker: 'Launcher: run the link command after "--" on the farm.',
+  agent: 'Run the per-user agent that launchers talk to (started on demand).',
+  status: "Print the server's view of the farm.",
+  demo: 'Start a server and two workers on loopback and build the sample project through them.',
+};
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let parser = yargs([...argv])
+    .scriptName('distbuild')
+    .usage('distbuild --server | --worker | --status | --compiler -- CMD… | --linker -- CMD… [options]')
+    .strict()
+    .version(false)
+    .help('help')
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .exitProcess(false)
+    .fail((message, err) => {
+      throw err ?? new ConfigError(message);
+    });
+  for (const mode of MODES) parser = parser.option(mode, { type: 'boolean', describe: MODE_HELP[mode], group: 'Modes:' });
+  for (const spec of OPTION_SPECS) {
+    const type = spec.type === 'boolean' ? 'boolean' : spec.type === 'integer' ? 'number' : 'string';
+    const where = spec.inFile === false ? envName(spec.key) : `${envName(spec.key)}, ${fileKey(spec.key)}`;
+    const dflt = spec.default === undefined ? '' : ` [default: ${JSON.stringify(spec.default)}]`;
+    parser = parser.option(flagName(spec.key), { type, describe: `${spec.description} (${where})${dflt}`, group: 'Options:' });
+  }
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = (await parser.parseAsync()) as Record<string, unknown>;
+  } catch (err) {
+    process.stderr.write(`distbuild: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (parsed.help === true) return 0;
+  const modes = MODES.filter((m) => parsed[m] === true);
+  if (modes.length !== 1) {
+    process.stderr.write(`distbuild: choose exactly one of ${MODES.map((m) => `--${m}`).join(', ')}${modes.length > 1 ? ` (got ${modes.map((m) => `--${m}`).join(' ')})` : ''}; see --help\n`);
+    return 2;
+  }
+  const mode = modes[0] as Mode;
+
+  let settings: Settings;
+  try {
+    const flags = new Map<string, unknown>();
+    for (const spec of OPTION_SPECS) {
+      const v = parsed[flagName(spec.key)];
+      if (v !== undefined) flags.set(spec.key, typeof v === 'number' ? String(v) : v);
+    }
+    const explicit = flags.get('config') ?? process.env.DISTBUILD_CONFIG;
+    const files = await readConfigFiles(typeof explicit === 'string' ? explicit : undefined, process.env);
+    settings = resolveSettings([flagSource(flags), envSource(process.env), ...files]);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`distbuild: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  switch (mode) {
+    case 'server':
+      return (await import('./server-command.js')).serverCommand(settings);
+    case 'worker':
+      return (await import('./worker-command.js')).workerCommand(settings);
+    case 'agent':
+      return (await import('./agent-command.js')).agentCommand(settings);
+    case 'status':
+      return (await import('./status-command.js')).statusCommand(settings);
+    case 'demo':
+      return (await import('../demo/demo.js')).runDemo(settings);
+    case 'compiler':
+    case 'linker':
+      process.stderr.write(`distbuild: --${mode} needs the command after "--"\n`);
+      return 2;
+  }
+}

@@ -1,0 +1,31 @@
+// Renders a StatusReply as a text table, like distccmon-text.
+import type { StatusReply } from '../protocol/messages.js';
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+export function formatStatus(s: StatusReply): string {
+  const t = s.totals;
+  const lines: string[] = [];
+  lines.push(`server ${s.state}, version ${s.version}, up ${Math.round(s.uptimeMs / 1000)}s`);
+  lines.push(`queue ${s.queued}, running ${s.running.length}; submitted ${t.submitted}, succeeded ${t.succeeded}, compile errors ${t.compileErrors}, failed ${t.failed}, retries ${t.retries} (${t.compiles} compiles, ${t.links} links)`);
+  lines.push('');
+  if (s.workers.length === 0) {
+    lines.push('no workers registered');
+  } else {
+    const rows = [['WORKER', 'ADDRESS', 'STATE', 'SLOTS', 'LINKS', 'DONE', 'FAILED', 'COMPILES', 'LINKED']];
+    for (const w of s.workers) {
+      rows.push([w.name, w.address, w.state, `${w.running}/${w.maxJobs}`, w.canLink ? 'yes' : 'no', String(w.completed), String(w.failed), String(w.compiles), String(w.links)]);
+    }
+    lines.push(table(rows));
+  }
+  if (s.running.length > 0) {
+    lines.push('');
+    const rows = [['RUNNING', 'KIND', 'WORKER', 'AGE']];
+    for (const j of s.running) rows.push([j.summary, j.kind === 'JOB_KIND_LINK' ? 'link' : 'compile', j.worker, `${(j.ageMs / 1000).toFixed(1)}s`]);
+    lines.push(table(rows));
+  }
+  return `${lines.join('\n')}\n`;
+}

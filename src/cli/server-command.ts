@@ -1,0 +1,35 @@
+// `distbuild --server`: runs the server until a signal drains it.
+import { createLogger } from '../common/logger.js';
+import type { Settings } from '../config/settings.js';
+import { startServer } from '../server/server.js';
+import { onStopSignals } from './signals.js';
+
+export async function serverCommand(settings: Settings): Promise<number> {
+  const logger = createLogger({ level: settings.logLevel, role: 'server' });
+  const server = await startServer({
+    listen: settings.listen,
+    logger,
+    jobTimeoutMs: settings.jobTimeoutMs,
+    queueTimeoutMs: settings.queueTimeoutMs,
+    maxAttempts: settings.maxAttempts,
+    leaseMs: 30_000,
+  });
+  const host = settings.listen.slice(0, settings.listen.lastIndexOf(':'));
+  // Machine-readable: scripts and tests read the bound port from this line.
+  process.stdout.write(`distbuild server listening on ${host}:${server.port}\n`);
+  let off = (): void => undefined;
+  await new Promise<void>((resolve) => {
+    off = onStopSignals(
+      () => {
+        void server.drain().then(resolve);
+      },
+      () => {
+        logger.warn('second signal: stopping now');
+        server.stop();
+        resolve();
+      },
+    );
+  });
+  off();
+  return 0;
+}

@@ -1,0 +1,32 @@
+// `distbuild --status`: prints the server's view of the farm as text or JSON.
+import { createChannel, createClient, waitForChannelReady } from 'nice-grpc';
+import type { Settings } from '../config/settings.js';
+import type { StatusReply } from '../protocol/messages.js';
+import { schedulerDefinition } from '../protocol/scheduler-service.js';
+import { formatStatus } from './format-status.js';
+
+export async function fetchStatus(serverAddr: string, connectTimeoutMs: number): Promise<StatusReply> {
+  const channel = createChannel(serverAddr);
+  try {
+    try {
+      await waitForChannelReady(channel, new Date(Date.now() + connectTimeoutMs));
+    } catch {
+      throw new Error(`cannot connect to the server ${serverAddr} within ${connectTimeoutMs} ms (setting connect_timeout); is it running?`);
+    }
+    return await createClient(schedulerDefinition(), channel).getStatus({});
+  } finally {
+    channel.close();
+  }
+}
+
+export async function statusCommand(settings: Settings): Promise<number> {
+  let status: StatusReply;
+  try {
+    status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs);
+  } catch (err) {
+    process.stderr.write(`distbuild: ${(err as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(settings.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+  return 0;
+}

@@ -1,0 +1,38 @@
+// `distbuild --worker`: runs a worker until a signal drains it.
+import { existsSync } from 'node:fs';
+import { createLogger } from '../common/logger.js';
+import type { Settings } from '../config/settings.js';
+import { findCompilers } from '../worker/capabilities.js';
+import { startWorker } from '../worker/worker.js';
+import { onStopSignals } from './signals.js';
+
+export async function workerCommand(settings: Settings): Promise<number> {
+  const logger = createLogger({ level: settings.logLevel, role: `worker ${settings.name}` });
+  if (!existsSync(settings.fsMount)) {
+    process.stderr.write(`distbuild: the mount ${settings.fsMount} does not exist on this host; mount the shared filesystem there or pass --fs-mount=DIR\n`);
+    return 2;
+  }
+  const compilers = await findCompilers();
+  logger.info(`compilers: ${compilers.map((c) => `${c.name} (${c.version})`).join(', ') || 'none found'}`);
+  const worker = startWorker({
+    serverAddr: settings.serverAddr,
+    mount: settings.fsMount,
+    name: settings.name,
+    maxJobs: settings.maxJobs,
+    canLink: !settings.disableLinking,
+    compilers,
+    envAllowlist: settings.envAllowlist,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    logger,
+  });
+  const off = onStopSignals(
+    () => void worker.drain(),
+    () => {
+      logger.warn('second signal: stopping now, killing running jobs');
+      worker.stop();
+    },
+  );
+  await worker.done;
+  off();
+  return 0;
+}

@@ -1,0 +1,20 @@
+// Which environment variables travel with a job: a small allowlist, never the whole env.
+
+/** Variables a job may carry, beyond LC_*: locale, reproducibility, compiler search paths. */
+export const JOB_ENV_ALLOWLIST: readonly string[] = [
+  'LANG', 'LANGUAGE', 'SOURCE_DATE_EPOCH', 'CPATH', 'C_INCLUDE_PATH', 'CPLUS_INCLUDE_PATH', 'OBJC_INCLUDE_PATH',
+  'LIBRARY_PATH', 'GCC_COLORS', 'GCC_URLS', 'TERM', 'COLUMNS', 'DEPENDENCIES_OUTPUT', 'SUNPRO_DEPENDENCIES',
+];
+
+export function isAllowedJobEnv(name: string, extra: readonly string[]): boolean {
+  return name.startsWith('LC_') || JOB_ENV_ALLOWLIST.includes(name) || extra.includes(name);
+}
+
+/** The allowlisted part of `env`. */
+export function pickJobEnv(env: NodeJS.ProcessEnv, extra: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && isAllowedJobEnv(name, extra)) out[name] = value;
+  }
+  return out;
+}

@@ -1,0 +1,91 @@
+// The one table of settings: flag, env var, TOML key, type, default and meaning.
+//
+// Dependency-free on purpose: the launcher's hot path reads it.
+
+/** Which role reads a setting. */
+export type Role = 'server' | 'worker' | 'launcher' | 'agent' | 'status' | 'all';
+
+/** How a setting's raw value is read. Durations are strings with a unit: "500ms", "30s", "5m". */
+export type OptionType = 'string' | 'integer' | 'boolean' | 'duration' | 'list';
+
+export interface OptionSpec {
+  /** camelCase key in the validated options. */
+  readonly key: string;
+  readonly type: OptionType;
+  /** Default as the user would write it (a duration as "30s"); undefined: computed at run time. */
+  readonly default: string | number | boolean | readonly string[] | undefined;
+  readonly roles: readonly Role[];
+  readonly description: string;
+  /** False for settings that only make sense per invocation (e.g. --config itself). */
+  readonly inFile?: boolean;
+  /** Lowest accepted value of an integer or duration (ms). */
+  readonly min?: number;
+  readonly choices?: readonly string[];
+}
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+
+export const OPTION_SPECS: readonly OptionSpec[] = [
+  { key: 'config', type: 'string', default: undefined, roles: ['all'], inFile: false,
+    description: 'Read settings from this TOML file instead of /etc/distbuild/distbuild.toml and ~/.config/distbuild/distbuild.toml.' },
+  { key: 'serverAddr', type: 'string', default: '127.0.0.1:50051', roles: ['worker', 'launcher', 'agent', 'status'],
+    description: 'HOST:PORT of the distbuild server.' },
+  { key: 'fsMount', type: 'string', default: '/mnt/shared', roles: ['worker', 'launcher'],
+    description: "This host's path to the shared filesystem. Launchers and workers may mount it at different paths." },
+  { key: 'logLevel', type: 'string', default: 'info', roles: ['all'], choices: LOG_LEVELS,
+    description: 'Log level: error, warn, info or debug. Launchers print nothing of their own unless something is wrong.' },
+  { key: 'listen', type: 'string', default: '127.0.0.1:50051', roles: ['server'],
+    description: 'HOST:PORT the server listens on; port 0 picks a free port (printed at start-up).' },
+  { key: 'maxJobs', type: 'integer', default: undefined, roles: ['worker'], min: 1,
+    description: 'Jobs a worker runs at once (default: its number of CPUs).' },
+  { key: 'disableLinking', type: 'boolean', default: false, roles: ['worker'],
+    description: 'The worker takes compiles only, no links.' },
+  { key: 'name', type: 'string', default: undefined, roles: ['worker'],
+    description: "The worker's name in status and logs (default: the host name)." },
+  { key: 'verbose', type: 'boolean', default: false, roles: ['launcher'],
+    description: 'Launchers print one line per job: where it ran, or why it ran locally.' },
+  { key: 'json', type: 'boolean', default: false, roles: ['status'], inFile: false,
+    description: '--status prints JSON instead of text.' },
+  { key: 'agentSocket', type: 'string', default: undefined, roles: ['launcher', 'agent'],
+    description: "Unix socket of the per-user agent (default: $XDG_RUNTIME_DIR/distbuild/agent.sock, else /tmp/distbuild-$UID/agent.sock)." },
+  { key: 'agentIdleTimeout', type: 'duration', default: '10m', roles: ['agent'], min: 1000,
+    description: 'The agent exits after this long without jobs.' },
+  { key: 'jobTimeout', type: 'duration', default: '10m', roles: ['server', 'worker'], min: 1000,
+    description: 'A command that runs longer is killed with its whole process group.' },
+  { key: 'outputWaitTimeout', type: 'duration', default: '30s', roles: ['launcher'], min: 0,
+    description: "How long a launcher waits for the worker's outputs to become visible at their reported size on its own mount." },
+  { key: 'connectTimeout', type: 'duration', default: '5s', roles: ['launcher', 'agent', 'worker', 'status'], min: 100,
+    description: 'How long to wait for the server to answer before giving up (launchers then build locally).' },
+  { key: 'queueTimeout', type: 'duration', default: '5m', roles: ['server'], min: 1000,
+    description: 'A job that no worker has taken after this long fails (launchers then build it locally).' },
+  { key: 'maxAttempts', type: 'integer', default: 3, roles: ['server'], min: 1,
+    description: 'Attempts per job when workers are lost or commands are killed; a compile error is never retried.' },
+  { key: 'batchSize', type: 'integer', default: 32, roles: ['agent'], min: 1,
+    description: 'Most jobs the agent sends in one submission.' },
+  { key: 'batchTimeout', type: 'duration', default: '5ms', roles: ['agent'], min: 0,
+    description: 'Longest a job waits for a batch to fill while another submission is under way; a lone job is sent at once.' },
+  { key: 'envAllowlist', type: 'list', default: [], roles: ['launcher', 'worker'],
+    description: 'Extra environment variables passed to remote jobs, beyond the built-in list (LANG, LC_*, SOURCE_DATE_EPOCH, CPATH…).' },
+];
+
+export const MODES = ['server', 'worker', 'compiler', 'linker', 'agent', 'status', 'demo'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** "fsMount" → "fs-mount". */
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** "fsMount" → "fs_mount". */
+export function fileKey(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** "fsMount" → "DISTBUILD_FS_MOUNT". */
+export function envName(key: string): string {
+  return `DISTBUILD_${fileKey(key).toUpperCase()}`;
+}
+
+export function findSpec(key: string): OptionSpec | undefined {
+  return OPTION_SPECS.find((s) => s.key === key);
+}

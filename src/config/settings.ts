@@ -1,0 +1,36 @@
+// Validated settings: the typed result of flags > env > TOML file > defaults.
+import type { LOG_LEVELS } from './options.js';
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Every setting, validated, with defaults applied and durations compiled to milliseconds. */
+export interface Settings {
+  readonly config: string | undefined;
+  readonly serverAddr: string;
+  readonly fsMount: string;
+  readonly logLevel: LogLevel;
+  readonly listen: string;
+  readonly maxJobs: number;
+  readonly disableLinking: boolean;
+  readonly name: string;
+  readonly verbose: boolean;
+  readonly json: boolean;
+  readonly agentSocket: string;
+  readonly agentIdleTimeoutMs: number;
+  readonly jobTimeoutMs: number;
+  readonly outputWaitTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly envAllowlist: readonly string[];
+  readonly queueTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly batchSize: number;
+  readonly batchTimeoutMs: number;
+}
+
+/** Where a raw value came from, for error messages. */
+export interface RawSource {
+  /** e.g. "--max-jobs", "DISTBUILD_MAX_JOBS", "/etc/distbuild/distbuild.toml". */
+  readonly label: (key: string) => string;
+  /** camelCase key → raw value (strings from flags and env; TOML's own types from files). */
+  readonly values: ReadonlyMap<string, unknown>;
+}

@@ -1,0 +1,1 @@
+export async function runDemo(_s: unknown): Promise<number> { return 1; }

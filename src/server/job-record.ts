@@ -1,0 +1,71 @@
+// A job as the server tracks it, from submission to its one final result.
+import path from 'node:path';
+import type { AttemptFailure, FailureKind, Job, JobResult } from '../protocol/messages.js';
+import type { WorkerSession } from './worker-session.js';
+
+export type JobState = 'queued' | 'running' | 'done';
+
+export interface RunningAttempt {
+  readonly attemptId: string;
+  readonly worker: WorkerSession;
+  readonly startedAt: number;
+}
+
+export interface JobRecord {
+  readonly job: Job;
+  readonly summary: string;
+  readonly submittedAt: number;
+  state: JobState;
+  /** When it (re-)entered the queue. */
+  queuedAt: number;
+  attemptNo: number;
+  current: RunningAttempt | undefined;
+  readonly failures: AttemptFailure[];
+  result: JobResult | undefined;
+  readonly waiters: Set<(result: JobResult) => void>;
+}
+
+export function createJobRecord(job: Job, now: number): JobRecord {
+  return {
+    job,
+    summary: summarize(job),
+    submittedAt: now,
+    state: 'queued',
+    queuedAt: now,
+    attemptNo: 0,
+    current: undefined,
+    failures: [],
+    result: undefined,
+    waiters: new Set(),
+  };
+}
+
+/** A failed or rejected final result carrying every attempt's reason. */
+export function failedResult(record: JobRecord, outcome: 'OUTCOME_FAILED' | 'OUTCOME_REJECTED', failure: FailureKind, message: string): JobResult {
+  return {
+    jobId: record.job.id,
+    outcome,
+    exitCode: 0,
+    stdout: new Uint8Array(),
+    stderr: new Uint8Array(),
+    durationMs: 0,
+    worker: record.current?.worker.name ?? '',
+    outputs: [],
+    failure,
+    message,
+    attempts: [...record.failures],
+    queuedMs: 0,
+    outputTruncated: false,
+  };
+}
+
+/** "src/net/a.c" for a compile, "bin/app" for a link: what a person recognises. */
+function summarize(job: Job): string {
+  const argv = job.argv;
+  const o = argv.indexOf('-o');
+  const out = o >= 0 ? argv[o + 1] : undefined;
+  const source = argv.find((a, i) => i > 0 && !a.startsWith('-') && /\.(c|cc|cpp|cxx|c\+\+|C|m|mm|s|S)$/.test(a) && argv[i - 1] !== '-o');
+  const pick = job.kind === 'JOB_KIND_LINK' ? out : (source ?? out);
+  if (pick === undefined) return path.basename(argv[0] ?? '?');
+  return pick.startsWith(job.clientMount) ? pick.slice(job.clientMount.length + 1) : pick;
+}

@@ -1,0 +1,123 @@
+// The Scheduler service's handlers: they translate RPCs into scheduler calls.
+import { randomUUID } from 'node:crypto';
+import { ServerError, Status, type CallContext } from 'nice-grpc';
+import { createChannel } from '../common/channel.js';
+import type { Logger } from '../common/logger.js';
+import { distbuildVersion } from '../common/version.js';
+import {
+  PROTOCOL_VERSION,
+  type JobResult,
+  type ServerMessage,
+  type StatusReply,
+  type SubmitJobsRequest,
+  type SubmitJobsResponse,
+  type WorkerMessage,
+} from '../protocol/messages.js';
+import type { Scheduler } from './scheduler.js';
+import { createWorkerSession, workerStatus } from './worker-session.js';
+
+export interface HandlerOptions {
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  readonly leaseMs: number;
+  /** Jobs accepted per SubmitJobs call. */
+  readonly maxBatch: number;
+  /** The server's lifecycle state, for status and for refusing work while draining. */
+  readonly lifecycle: () => 'running' | 'draining' | 'stopped';
+  readonly startedAt: number;
+}
+
+export function createSchedulerHandlers(options: HandlerOptions) {
+  const { scheduler, logger } = options;
+
+  async function* submitJobs(request: SubmitJobsRequest, context: CallContext): AsyncGenerator<SubmitJobsResponse> {
+    if (options.lifecycle() !== 'running') {
+      throw new ServerError(Status.UNAVAILABLE, 'the server is shutting down; submit to it again once it is back');
+    }
+    if (request.jobs.length === 0) throw new ServerError(Status.INVALID_ARGUMENT, 'SubmitJobs needs at least one job');
+    if (request.jobs.length > options.maxBatch) {
+      throw new ServerError(Status.INVALID_ARGUMENT, `a batch of ${request.jobs.length} jobs exceeds the server's limit of ${options.maxBatch}`);
+    }
+    const results = createChannel<JobResult>(context.signal);
+    const records = request.jobs.map((job) => scheduler.submit(job));
+    const unsubscribe = records.map((r) => scheduler.onResult(r, (result) => results.push(result)));
+    try {
+      yield { msg: 'accepted', accepted: { jobIds: records.map((r) => r.job.id) } };
+      let remaining = records.length;
+      for await (const result of results) {
+        yield { msg: 'result', result };
+        if (--remaining === 0) break;
+      }
+    } finally {
+      for (const u of unsubscribe) u();
+      for (const r of records) scheduler.cancelIfUnwanted(r);
+    }
+  }
+
+  async function* work(requests: AsyncIterable<WorkerMessage>, context: CallContext): AsyncGenerator<ServerMessage> {
+    const iterator = requests[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    if (first.done === true) return;
+    if (first.value.msg !== 'register') {
+      throw new ServerError(Status.FAILED_PRECONDITION, `a worker's first message must be "register", not "${first.value.msg}"`);
+    }
+    const registration = first.value.register;
+    if (registration.name === '' || registration.maxJobs < 1) {
+      throw new ServerError(Status.INVALID_ARGUMENT, `invalid worker registration: name "${registration.name}", max_jobs ${registration.maxJobs}`);
+    }
+    if (options.lifecycle() !== 'running') throw new ServerError(Status.UNAVAILABLE, 'the server is shutting down');
+    const outbox = createChannel<ServerMessage>(context.signal);
+    const session = createWorkerSession(randomUUID(), context.peer, registration, outbox);
+    outbox.push({ msg: 'registered', registered: { workerId: session.id, leaseMs: options.leaseMs, protocolVersion: PROTOCOL_VERSION } });
+    scheduler.addWorker(session);
+    let reason = 'its stream closed';
+    const reading = (async () => {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done === true) break;
+        const m = next.value;
+        switch (m.msg) {
+          case 'result':
+            scheduler.attemptResult(session, m.result);
+            break;
+          case 'update':
+            if (m.update.state === 'WORKER_STATE_DRAINING') session.state = 'draining';
+            if (m.update.maxJobs > 0) session.maxJobs = m.update.maxJobs;
+            scheduler.pump();
+            break;
+          case 'renew':
+          case 'dirs':
+            break;
+          default:
+            logger.warn(`worker ${session.name} sent an unexpected message "${m.msg}"`);
+        }
+      }
+    })().then(
+      () => undefined,
+      (err: unknown) => {
+        reason = `its stream failed: ${(err as Error).message}`;
+      },
+    ).finally(() => outbox.close());
+    try {
+      yield* outbox;
+    } finally {
+      scheduler.removeWorker(session, context.signal.aborted ? 'it disconnected' : reason);
+      void reading;
+    }
+  }
+
+  async function getStatus(): Promise<StatusReply> {
+    const now = Date.now();
+    return {
+      state: options.lifecycle(),
+      workers: [...scheduler.workers.values()].map((w) => workerStatus(w, now)),
+      queued: scheduler.queuedCount(),
+      running: scheduler.runningJobs(now),
+      totals: scheduler.totals(),
+      uptimeMs: now - options.startedAt,
+      version: distbuildVersion(),
+    };
+  }
+
+  return { submitJobs, work, getStatus };
+}

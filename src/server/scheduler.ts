@@ -1,0 +1,276 @@
+// The server's job state machine: queue, placement on workers, retries, results.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../common/logger.js';
+import { failurePolicy } from '../common/failure.js';
+import type { AttemptResult, FailureKind, Job, JobResult, JobTotals, RunningJob } from '../protocol/messages.js';
+import { createJobRecord, failedResult, type JobRecord } from './job-record.js';
+import { chooseWorker } from './placement.js';
+import { freeSlots, type WorkerSession } from './worker-session.js';
+
+export interface SchedulerOptions {
+  readonly logger: Logger;
+  /** Attempts per job before it fails, counting the first. */
+  readonly maxAttempts: number;
+  readonly jobTimeoutMs: number;
+  /** A queued job fails after waiting this long for a worker. */
+  readonly queueTimeoutMs: number;
+  /** How long a finished job's result is kept for resubmissions of the same id. */
+  readonly retentionMs: number;
+}
+
+export interface Scheduler {
+  /** Adds a job, or returns the record of a job with the same id (idempotent resubmission). */
+  submit(job: Job): JobRecord;
+  /** Calls `listener` once with the job's result; returns an unsubscribe function. */
+  onResult(record: JobRecord, listener: (result: JobResult) => void): () => void;
+  /** Cancels a job nobody waits for any more. */
+  cancelIfUnwanted(record: JobRecord): void;
+  addWorker(worker: WorkerSession): void;
+  removeWorker(worker: WorkerSession, reason: string): void;
+  attemptResult(worker: WorkerSession, result: AttemptResult): void;
+  /** Re-runs placement, e.g. after a worker's limits changed. */
+  pump(): void;
+  /** Fails queued jobs that waited too long and forgets old results. */
+  sweep(now: number): void;
+  readonly workers: ReadonlyMap<string, WorkerSession>;
+  queuedCount(): number;
+  runningJobs(now: number): RunningJob[];
+  totals(): JobTotals;
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { logger } = options;
+  const workers = new Map<string, WorkerSession>();
+  const jobs = new Map<string, JobRecord>();
+  const links: JobRecord[] = [];
+  const compiles: JobRecord[] = [];
+  const totals: JobTotals = { submitted: 0, succeeded: 0, compileErrors: 0, failed: 0, retries: 0, compiles: 0, links: 0 };
+  let pumping = false;
+
+  const queueOf = (r: JobRecord): JobRecord[] => (r.job.kind === 'JOB_KIND_LINK' ? links : compiles);
+  const canRun = (w: WorkerSession, r: JobRecord): boolean =>
+    w.state === 'running' && (r.job.kind !== 'JOB_KIND_LINK' || w.registration.canLink);
+  const anyEligible = (r: JobRecord): boolean => [...workers.values()].some((w) => canRun(w, r));
+
+  function finish(record: JobRecord, result: JobResult): void {
+    if (record.state === 'done') return;
+    record.state = 'done';
+    record.result = result;
+    record.current = undefined;
+    if (result.outcome === 'OUTCOME_COMPLETED') {
+      if (result.exitCode === 0) totals.succeeded++;
+      else totals.compileErrors++;
+      if (record.job.kind === 'JOB_KIND_LINK') totals.links++;
+      else totals.compiles++;
+    } else {
+      totals.failed++;
+    }
+    for (const waiter of [...record.waiters]) waiter(result);
+    record.waiters.clear();
+  }
+
+  function fail(record: JobRecord, outcome: 'OUTCOME_FAILED' | 'OUTCOME_REJECTED', kind: FailureKind, message: string): void {
+    logger.info(`job ${record.summary} ${outcome === 'OUTCOME_REJECTED' ? 'rejected' : 'failed'}: ${message}`);
+    finish(record, failedResult(record, outcome, kind, message));
+  }
+
+  function enqueue(record: JobRecord, front: boolean): void {
+    record.state = 'queued';
+    record.queuedAt = Date.now();
+    if (front) queueOf(record).unshift(record);
+    else queueOf(record).push(record);
+  }
+
+  function assign(record: JobRecord, worker: WorkerSession): void {
+    const attemptId = randomUUID();
+    record.attemptNo++;
+    record.state = 'running';
+    record.current = { attemptId, worker, startedAt: Date.now() };
+    worker.running.set(attemptId, record);
+    worker.outbox.push({
+      msg: 'assign',
+      assign: {
+        job: record.job,
+        attemptId,
+        attempt: record.attemptNo,
+        timeoutMs: record.job.timeoutMs > 0 ? record.job.timeoutMs : options.jobTimeoutMs,
+      },
+    });
+    logger.debug(`assigned ${record.summary} to ${worker.name} (attempt ${record.attemptNo})`);
+  }
+
+  /** An attempt did not complete: retry it elsewhere or give up, as the taxonomy says. */
+  function attemptFailed(record: JobRecord, worker: WorkerSession | undefined, kind: FailureKind, message: string): void {
+    const policy = failurePolicy(kind);
+    if (worker !== undefined && policy.blamesWorker) worker.failed++;
+    record.failures.push({ worker: worker?.name ?? '', failure: kind, message });
+    record.current = undefined;
+    if (policy.retryable && record.attemptNo < options.maxAttempts && anyEligible(record)) {
+      totals.retries++;
+      logger.warn(`retrying ${record.summary}: attempt ${record.attemptNo} on ${worker?.name ?? '?'} failed: ${message}`);
+      enqueue(record, true);
+      return;
+    }
+    const why = record.failures.map((f, i) => `attempt ${i + 1}${f.worker ? ` on ${f.worker}` : ''}: ${f.message}`).join('; ');
+    fail(record, 'OUTCOME_FAILED', kind, policy.retryable ? `gave up after ${record.attemptNo} attempt(s): ${why}` : message);
+  }
+
+  function pump(): void {
+    if (pumping) return;
+    pumping = true;
+    try {
+      for (;;) {
+        let placed = false;
+        for (const queue of [links, compiles]) {
+          const head = queue[0];
+          if (head === undefined) continue;
+          const worker = chooseWorker(workers.values(), head);
+          if (worker === undefined) continue;
+          queue.shift();
+          assign(head, worker);
+          placed = true;
+          break;
+        }
+        if (!placed) return;
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  return {
+    workers,
+    submit(job) {
+      const known = jobs.get(job.id);
+      if (known !== undefined) return known;
+      const record = createJobRecord(job, Date.now());
+      jobs.set(job.id, record);
+      totals.submitted++;
+      const invalid = validateJob(job);
+      if (invalid !== undefined) {
+        fail(record, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', invalid);
+      } else if (!anyEligible(record)) {
+        const what = job.kind === 'JOB_KIND_LINK' ? 'link-capable worker' : 'worker';
+        fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_NO_ELIGIBLE_WORKER', `no ${what} is registered with the server`);
+      } else {
+        enqueue(record, false);
+        pump();
+      }
+      return record;
+    },
+    onResult(record, listener) {
+      if (record.result !== undefined) {
+        listener(record.result);
+        return () => undefined;
+      }
+      record.waiters.add(listener);
+      return () => record.waiters.delete(listener);
+    },
+    cancelIfUnwanted(record) {
+      if (record.state === 'done' || record.waiters.size > 0) return;
+      if (record.state === 'queued') {
+        const queue = queueOf(record);
+        const at = queue.indexOf(record);
+        if (at >= 0) queue.splice(at, 1);
+      } else if (record.current !== undefined) {
+        const { worker, attemptId } = record.current;
+        worker.running.delete(attemptId);
+        worker.outbox.push({ msg: 'cancel', cancel: { attemptId, reason: 'cancelled by its client' } });
+      }
+      fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_CANCELLED', 'cancelled by its client');
+      pump();
+    },
+    addWorker(worker) {
+      workers.set(worker.id, worker);
+      logger.info(`worker ${worker.name} registered from ${worker.address}: ${worker.maxJobs} slots, ${worker.registration.canLink ? 'links' : 'no links'}`);
+      pump();
+    },
+    removeWorker(worker, reason) {
+      if (!workers.delete(worker.id)) return;
+      worker.state = 'gone';
+      logger.warn(`worker ${worker.name} left: ${reason}`);
+      const lost = [...worker.running.values()];
+      worker.running.clear();
+      for (const record of lost) attemptFailed(record, worker, 'FAILURE_KIND_WORKER_LOST', `worker ${worker.name} was lost: ${reason}`);
+      pump();
+    },
+    attemptResult(worker, result) {
+      const record = worker.running.get(result.attemptId);
+      if (record === undefined || record.current?.attemptId !== result.attemptId) {
+        logger.debug(`discarded a late result of attempt ${result.attemptId} from ${worker.name}`);
+        return;
+      }
+      worker.running.delete(result.attemptId);
+      if (result.memoryFreeBytes > 0) worker.memoryFreeBytes = result.memoryFreeBytes;
+      const queuedMs = Math.max(0, record.current.startedAt - record.queuedAt);
+      if (result.outcome === 'OUTCOME_COMPLETED') {
+        worker.completed++;
+        if (record.job.kind === 'JOB_KIND_LINK') worker.links++;
+        else worker.compiles++;
+        finish(record, {
+          jobId: record.job.id,
+          outcome: 'OUTCOME_COMPLETED',
+          exitCode: result.exitCode,
+          stdout: result.stdout,
+          stderr: result.stderr,
+          durationMs: result.durationMs,
+          worker: worker.name,
+          outputs: result.outputs,
+          failure: 'FAILURE_KIND_UNSPECIFIED',
+          message: '',
+          attempts: [...record.failures],
+          queuedMs,
+          outputTruncated: result.outputTruncated,
+        });
+      } else if (result.outcome === 'OUTCOME_REJECTED') {
+        fail(record, 'OUTCOME_REJECTED', result.failure, result.message);
+      } else {
+        attemptFailed(record, worker, result.failure, result.message);
+      }
+      pump();
+    },
+    pump,
+    sweep(now) {
+      for (const queue of [links, compiles]) {
+        while (queue.length > 0 && now - (queue[0]?.queuedAt ?? now) > options.queueTimeoutMs) {
+          const record = queue.shift() as JobRecord;
+          fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_QUEUE_TIMEOUT',
+            `no worker took the job within the queue timeout of ${options.queueTimeoutMs} ms (setting queue_timeout / --queue-timeout)`);
+        }
+      }
+      for (const [id, record] of jobs) {
+        if (record.state === 'done' && now - record.submittedAt > options.retentionMs) jobs.delete(id);
+      }
+    },
+    queuedCount: () => links.length + compiles.length,
+    runningJobs(now) {
+      const out: RunningJob[] = [];
+      for (const w of workers.values()) {
+        for (const record of w.running.values()) {
+          out.push({
+            jobId: record.job.id,
+            kind: record.job.kind,
+            worker: w.name,
+            ageMs: now - (record.current?.startedAt ?? now),
+            summary: record.summary,
+            attempt: record.attemptNo,
+          });
+        }
+      }
+      return out;
+    },
+    totals: () => ({ ...totals }),
+  };
+}
+
+/** Why a job can never run, or undefined. */
+function validateJob(job: Job): string | undefined {
+  if (job.id === '') return 'the job has no id';
+  if (job.kind !== 'JOB_KIND_COMPILE' && job.kind !== 'JOB_KIND_LINK') return `the job kind ${String(job.kind)} is not COMPILE or LINK`;
+  if (job.argv.length === 0 || job.argv[0] === '') return 'the job has an empty command line';
+  if (job.cwd.startsWith('/')) return `the cwd "${job.cwd}" is not relative to the mount`;
+  if (!job.clientMount.startsWith('/')) return `the client mount "${job.clientMount}" is not an absolute path`;
+  return undefined;
+}
+
+export { freeSlots };

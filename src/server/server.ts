@@ -1,0 +1,89 @@
+// The distbuild server: serves the Scheduler service and owns the scheduler's lifecycle.
+import { createServer as createGrpcServer } from 'nice-grpc';
+import type { Logger } from '../common/logger.js';
+import { schedulerDefinition } from '../protocol/scheduler-service.js';
+import { createScheduler, type Scheduler } from './scheduler.js';
+import { createSchedulerHandlers } from './scheduler-handlers.js';
+
+export interface ServerOptions {
+  readonly listen: string;
+  readonly logger: Logger;
+  readonly jobTimeoutMs: number;
+  readonly queueTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly leaseMs: number;
+}
+
+/** The lifecycle: running → draining → stopped. */
+export type ServerLifecycle =
+  | { readonly state: 'running' }
+  | { readonly state: 'draining'; readonly since: number }
+  | { readonly state: 'stopped' };
+
+export interface DistbuildServer {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  readonly scheduler: Scheduler;
+  lifecycle(): ServerLifecycle;
+  /** Stops taking new jobs, lets running ones finish, then stops. */
+  drain(): Promise<void>;
+  /** Stops at once, cutting every stream. */
+  stop(): void;
+}
+
+export async function startServer(options: ServerOptions): Promise<DistbuildServer> {
+  const { logger } = options;
+  let lifecycle: ServerLifecycle = { state: 'running' };
+  const scheduler = createScheduler({
+    logger,
+    maxAttempts: options.maxAttempts,
+    jobTimeoutMs: options.jobTimeoutMs,
+    queueTimeoutMs: options.queueTimeoutMs,
+    retentionMs: 10 * 60_000,
+  });
+  const grpcServer = createGrpcServer({
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
+  grpcServer.add(
+    schedulerDefinition(),
+    createSchedulerHandlers({
+      scheduler,
+      logger,
+      leaseMs: options.leaseMs,
+      maxBatch: 1000,
+      lifecycle: () => lifecycle.state,
+      startedAt: Date.now(),
+    }),
+  );
+  const port = await grpcServer.listen(options.listen);
+  const sweeper = setInterval(() => scheduler.sweep(Date.now()), 1000);
+  sweeper.unref();
+  logger.info(`listening on ${options.listen.replace(/:0$/, '')}${options.listen.endsWith(':0') ? `:${port}` : ''}`);
+
+  const stop = (): void => {
+    if (lifecycle.state === 'stopped') return;
+    lifecycle = { state: 'stopped' };
+    clearInterval(sweeper);
+    grpcServer.forceShutdown();
+  };
+
+  return {
+    port,
+    scheduler,
+    lifecycle: () => lifecycle,
+    async drain() {
+      if (lifecycle.state !== 'running') return;
+      lifecycle = { state: 'draining', since: Date.now() };
+      logger.info('draining: no new jobs; waiting for running and queued jobs to finish');
+      while (scheduler.queuedCount() > 0 || scheduler.runningJobs(Date.now()).length > 0) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      stop();
+    },
+    stop,
+  };
+}

@@ -1,0 +1,74 @@
+// One registered worker as the server sees it: capabilities, load, counters, outbox.
+import type { Channel } from '../common/channel.js';
+import type { RegisterWorker, ServerMessage, WorkerStatus } from '../protocol/messages.js';
+import type { JobRecord } from './job-record.js';
+
+export type WorkerSessionState = 'running' | 'draining' | 'gone';
+
+export interface WorkerSession {
+  readonly id: string;
+  readonly name: string;
+  readonly address: string;
+  readonly registration: RegisterWorker;
+  readonly connectedAt: number;
+  state: WorkerSessionState;
+  maxJobs: number;
+  memoryFreeBytes: number;
+  /** attempt id → job running on this worker. */
+  readonly running: Map<string, JobRecord>;
+  completed: number;
+  failed: number;
+  compiles: number;
+  links: number;
+  readonly outbox: Channel<ServerMessage>;
+}
+
+export function createWorkerSession(
+  id: string,
+  address: string,
+  registration: RegisterWorker,
+  outbox: Channel<ServerMessage>,
+): WorkerSession {
+  return {
+    id,
+    name: registration.name,
+    address,
+    registration,
+    connectedAt: Date.now(),
+    state: 'running',
+    maxJobs: Math.max(1, registration.maxJobs),
+    memoryFreeBytes: registration.memoryFreeBytes,
+    running: new Map(),
+    completed: 0,
+    failed: 0,
+    compiles: 0,
+    links: 0,
+    outbox,
+  };
+}
+
+/** Free slots of a worker that takes jobs. */
+export function freeSlots(w: WorkerSession): number {
+  return w.state === 'running' ? Math.max(0, w.maxJobs - w.running.size) : 0;
+}
+
+export function workerStatus(w: WorkerSession, now: number): WorkerStatus {
+  return {
+    id: w.id,
+    name: w.name,
+    address: w.address,
+    state: w.state,
+    running: w.running.size,
+    maxJobs: w.maxJobs,
+    canLink: w.registration.canLink,
+    completed: w.completed,
+    failed: w.failed,
+    compiles: w.compiles,
+    links: w.links,
+    compilers: w.registration.compilers,
+    memoryTotalBytes: w.registration.memoryTotalBytes,
+    memoryFreeBytes: w.memoryFreeBytes,
+    connectedMs: now - w.connectedAt,
+    hostname: w.registration.hostname,
+  };
+}

@@ -1,0 +1,47 @@
+// Finds the compilers a worker has, with their versions, and its memory.
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { Compiler } from '../protocol/messages.js';
+
+export const DEFAULT_COMPILER_NAMES = ['gcc', 'g++', 'cc', 'c++', 'clang', 'clang++'] as const;
+
+/** The absolute path of executable `name` on PATH, or undefined. */
+export function whichSync(name: string, searchPath = process.env.PATH ?? ''): string | undefined {
+  if (name.includes('/')) return isExecutable(name) ? path.resolve(name) : undefined;
+  for (const dir of searchPath.split(':')) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, name);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The compilers among `names` found on PATH, with the first line of `--version`. */
+export async function findCompilers(names: readonly string[] = DEFAULT_COMPILER_NAMES): Promise<Compiler[]> {
+  const found = await Promise.all(
+    names.map(async (name): Promise<Compiler | undefined> => {
+      const where = whichSync(name);
+      if (where === undefined) return undefined;
+      const real = realpathSync(where);
+      const result = await execa(where, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' });
+      const version = String(result.stdout).split('\n')[0]?.trim() ?? '';
+      return { name, path: real, version };
+    }),
+  );
+  return found.filter((c): c is Compiler => c !== undefined);
+}
+
+export function memoryBytes(): { total: number; free: number } {
+  return { total: os.totalmem(), free: os.freemem() };
+}

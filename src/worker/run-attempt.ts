@@ -1,0 +1,153 @@
+// Runs one attempt: the command in place, then its outputs published atomically.
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { execa } from 'execa';
+import { toMountRelative, translateText } from '../common/mount-path.js';
+import type { AttemptResult, Assignment, FailureKind, OutputFile } from '../protocol/messages.js';
+import { InvalidJobError, prepareCommand, type PendingOutput, type PreparedCommand } from './prepare-command.js';
+
+export interface RunAttemptOptions {
+  readonly mount: string;
+  readonly envAllowlist: readonly string[];
+  /** Aborted when the server cancels the attempt or the worker is forced down. */
+  readonly signal: AbortSignal;
+  /** Cap on captured stdout and stderr, each. */
+  readonly maxOutputBytes: number;
+}
+
+const EMPTY = new Uint8Array();
+
+function failed(assign: Assignment, outcome: 'OUTCOME_FAILED' | 'OUTCOME_REJECTED', failure: FailureKind, message: string, durationMs = 0): AttemptResult {
+  return {
+    attemptId: assign.attemptId,
+    jobId: assign.job.id,
+    outcome,
+    exitCode: 0,
+    stdout: EMPTY,
+    stderr: EMPTY,
+    durationMs,
+    outputs: [],
+    failure,
+    message,
+    outputTruncated: false,
+    memoryFreeBytes: os.freemem(),
+  };
+}
+
+export async function runAttempt(assign: Assignment, options: RunAttemptOptions): Promise<AttemptResult> {
+  let prepared: PreparedCommand;
+  try {
+    prepared = prepareCommand(assign.job, { mount: options.mount, attemptId: assign.attemptId, envAllowlist: options.envAllowlist });
+  } catch (err) {
+    if (err instanceof InvalidJobError) return failed(assign, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', err.message);
+    return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not prepare the command: ${(err as Error).message}`);
+  }
+  try {
+    return await execute(assign, prepared, options);
+  } finally {
+    for (const f of prepared.scratch) rmSync(f, { force: true });
+    for (const o of prepared.outputs) rmSync(o.temp, { force: true });
+  }
+}
+
+async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAttemptOptions): Promise<AttemptResult> {
+  const started = performance.now();
+  let timedOut = false;
+  const subprocess = execa(cmd.file, cmd.args, {
+    cwd: cmd.cwd,
+    env: cmd.env,
+    extendEnv: false,
+    reject: false,
+    encoding: 'buffer',
+    stripFinalNewline: false,
+    stdin: 'ignore',
+    // Its own process group, so a timeout or a cancel kills the compiler and every child.
+    detached: true,
+    maxBuffer: options.maxOutputBytes,
+  });
+  const killGroup = (): void => {
+    if (subprocess.pid !== undefined) {
+      try {
+        process.kill(-subprocess.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, assign.timeoutMs);
+  options.signal.addEventListener('abort', killGroup, { once: true });
+  const result = await subprocess;
+  clearTimeout(timer);
+  options.signal.removeEventListener('abort', killGroup);
+  const durationMs = Math.round(performance.now() - started);
+
+  if (timedOut) {
+    return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_JOB_TIMEOUT',
+      `the command ran longer than the job timeout of ${assign.timeoutMs} ms and was killed with its process group (setting job_timeout / --job-timeout)`, durationMs);
+  }
+  if (options.signal.aborted) return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_CANCELLED', 'the attempt was cancelled', durationMs);
+  if (result.exitCode === undefined && result.signal === undefined) {
+    return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not run ${cmd.file}: ${result.originalMessage ?? result.shortMessage}`, durationMs);
+  }
+  const stdout = toBytes(result.stdout);
+  const stderr = toBytes(result.stderr);
+  if (result.signal !== undefined) {
+    return {
+      ...failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_KILLED', `${cmd.file} was killed by ${result.signal}${result.isMaxBuffer ? ' (its output exceeded the cap)' : ''}`, durationMs),
+      stderr,
+    };
+  }
+  let outputs: OutputFile[] = [];
+  if (result.exitCode === 0) {
+    try {
+      outputs = publish(cmd.outputs, options.mount, assign.job.clientMount);
+    } catch (err) {
+      return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_PUBLISH_FAILED', `could not publish the outputs: ${(err as Error).message}`, durationMs);
+    }
+  }
+  return {
+    attemptId: assign.attemptId,
+    jobId: assign.job.id,
+    outcome: 'OUTCOME_COMPLETED',
+    exitCode: result.exitCode ?? 1,
+    stdout,
+    stderr,
+    durationMs,
+    outputs,
+    failure: 'FAILURE_KIND_UNSPECIFIED',
+    message: '',
+    outputTruncated: false,
+    memoryFreeBytes: os.freemem(),
+  };
+}
+
+/** Renames each written temporary output into place; depfiles get the client's mount paths. */
+function publish(pending: readonly PendingOutput[], mount: string, clientMount: string): OutputFile[] {
+  const out: OutputFile[] = [];
+  for (const o of pending) {
+    let size: number;
+    try {
+      size = statSync(o.temp).size;
+    } catch {
+      continue; // not every listed output is always written (e.g. a map the linker skipped)
+    }
+    if (o.role === 'depfile' && mount !== clientMount) {
+      const text = readFileSync(o.temp, 'utf8');
+      const back = translateText(text, mount, clientMount);
+      if (back !== text) {
+        writeFileSync(o.temp, back);
+        size = Buffer.byteLength(back);
+      }
+    }
+    renameSync(o.temp, o.final);
+    out.push({ path: toMountRelative(o.final, mount) ?? o.final, sizeBytes: size });
+  }
+  return out;
+}
+
+function toBytes(value: unknown): Uint8Array {
+  return value instanceof Uint8Array ? value : EMPTY;
+}

@@ -1,0 +1,153 @@
+// The worker: registers with the server, runs assigned jobs in place, reconnects when cut off.
+import os from 'node:os';
+import { createChannel as createGrpcChannel, createClient, waitForChannelReady } from 'nice-grpc';
+import PQueue from 'p-queue';
+import { createChannel } from '../common/channel.js';
+import type { Logger } from '../common/logger.js';
+import { distbuildVersion } from '../common/version.js';
+import { PROTOCOL_VERSION, type Assignment, type Compiler, type WorkerMessage } from '../protocol/messages.js';
+import { schedulerDefinition } from '../protocol/scheduler-service.js';
+import { memoryBytes } from './capabilities.js';
+import { runAttempt } from './run-attempt.js';
+
+export interface WorkerOptions {
+  readonly serverAddr: string;
+  readonly mount: string;
+  readonly name: string;
+  readonly maxJobs: number;
+  readonly canLink: boolean;
+  readonly compilers: readonly Compiler[];
+  readonly envAllowlist: readonly string[];
+  readonly connectTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+/** The lifecycle: running → draining → stopped. */
+export type WorkerLifecycle =
+  | { readonly state: 'running' }
+  | { readonly state: 'draining'; readonly since: number }
+  | { readonly state: 'stopped' };
+
+export interface Worker {
+  lifecycle(): WorkerLifecycle;
+  /** Takes no new jobs, finishes the running ones, then stops. */
+  drain(): Promise<void>;
+  /** Stops at once, killing running commands. */
+  stop(): void;
+  /** Resolves when the worker has stopped. */
+  readonly done: Promise<void>;
+}
+
+const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+
+export function startWorker(options: WorkerOptions): Worker {
+  const { logger } = options;
+  let lifecycle: WorkerLifecycle = { state: 'running' };
+  const stopController = new AbortController();
+  const queue = new PQueue({ concurrency: options.maxJobs });
+  /** attempt id → its cancel controller. */
+  const running = new Map<string, AbortController>();
+  let outbox = createChannel<WorkerMessage>();
+
+  function handleAssignment(assign: Assignment): void {
+    const controller = new AbortController();
+    running.set(assign.attemptId, controller);
+    const signal = AbortSignal.any([controller.signal, stopController.signal]);
+    const sendTo = outbox;
+    void queue.add(async () => {
+      const result = await runAttempt(assign, { mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: MAX_OUTPUT_BYTES });
+      running.delete(assign.attemptId);
+      logger.debug(`attempt ${assign.attemptId} of ${assign.job.argv.at(-1) ?? '?'}: ${result.outcome} exit ${result.exitCode} in ${result.durationMs} ms`);
+      if (controller.signal.aborted) return; // cancelled: the server no longer wants it
+      sendTo.push({ msg: 'result', result });
+    });
+  }
+
+  async function session(): Promise<void> {
+    const channel = createGrpcChannel(options.serverAddr);
+    try {
+      await waitForChannelReady(channel, new Date(Date.now() + options.connectTimeoutMs));
+      const client = createClient(schedulerDefinition(), channel);
+      outbox = createChannel<WorkerMessage>(stopController.signal);
+      const mem = memoryBytes();
+      outbox.push({
+        msg: 'register',
+        register: {
+          name: options.name,
+          maxJobs: options.maxJobs,
+          canLink: options.canLink,
+          compilers: [...options.compilers],
+          memoryTotalBytes: mem.total,
+          memoryFreeBytes: mem.free,
+          fsMount: options.mount,
+          version: distbuildVersion(),
+          protocolVersion: PROTOCOL_VERSION,
+          hostname: os.hostname(),
+          runningAttempts: [...running.keys()],
+        },
+      });
+      if (lifecycle.state === 'draining') outbox.push({ msg: 'update', update: { state: 'WORKER_STATE_DRAINING', maxJobs: 0 } });
+      for await (const message of client.work(outbox, { signal: stopController.signal })) {
+        switch (message.msg) {
+          case 'registered':
+            logger.info(`registered with ${options.serverAddr} as ${options.name} (${options.maxJobs} slots, ${options.canLink ? 'links' : 'no links'})`);
+            backoffMs = 0;
+            break;
+          case 'assign':
+            handleAssignment(message.assign);
+            break;
+          case 'cancel':
+            running.get(message.cancel.attemptId)?.abort();
+            break;
+        }
+      }
+    } finally {
+      outbox.close();
+      channel.close();
+    }
+  }
+
+  let backoffMs = 0;
+  let leaving = false;
+  const done = (async () => {
+    while (!stopController.signal.aborted && !leaving) {
+      try {
+        await session();
+        if (stopController.signal.aborted || leaving) break;
+        logger.warn(`the server ${options.serverAddr} closed the session; reconnecting`);
+      } catch (err) {
+        if (stopController.signal.aborted || leaving) break;
+        logger.warn(`cannot reach the server ${options.serverAddr}: ${(err as Error).message}; retrying`);
+      }
+      backoffMs = Math.min(10_000, Math.max(250, backoffMs * 2));
+      const jittered = backoffMs / 2 + Math.random() * (backoffMs / 2);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, jittered);
+        stopController.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          resolve();
+        }, { once: true });
+      });
+    }
+    lifecycle = { state: 'stopped' };
+  })();
+
+  return {
+    lifecycle: () => lifecycle,
+    async drain() {
+      if (lifecycle.state !== 'running') return;
+      lifecycle = { state: 'draining', since: Date.now() };
+      logger.info(`draining: finishing ${running.size} running job(s), taking no new ones`);
+      outbox.push({ msg: 'update', update: { state: 'WORKER_STATE_DRAINING', maxJobs: 0 } });
+      await queue.onIdle();
+      // Half-close: the last results leave, then the server ends the session and we stop.
+      leaving = true;
+      outbox.close();
+      await done;
+    },
+    stop() {
+      stopController.abort();
+    },
+    done,
+  };
+}

@@ -13,6 +13,8 @@ export interface OutputArg {
   /** The path as written. */
   readonly path: string;
   readonly role: 'output' | 'depfile' | 'map' | 'implib';
+  /** The tool writes it atomically itself (ar, ranlib): no temporary name needed. */
+  readonly inPlace?: boolean;
 }
 
 export interface CommandLine {
@@ -47,7 +49,37 @@ const LEAKY_PREFIXES = [
   '-fdump-', '-fcallgraph-info', '-frecord-gcc-switches', '-aux-info', '-dumpbase', '-dumpdir', '-fopt-info',
 ];
 
+/** ar and ranlib: archives are written by the tool to a temporary file and renamed. */
+function parseArchiver(argv: readonly string[]): CommandLine | undefined {
+  const tool = (argv[0] ?? '').split('/').pop() ?? '';
+  const base = { argv, includeDirs: [], depfileImplicit: false, depTargetImplicit: false, hasDepfile: false, outputNameLeaks: false, readsStdin: false, responseFiles: [] };
+  if (/^(.*-)?(gcc-)?ar(-[\d.]+)?$|^llvm-ar/.test(tool)) {
+    const ops = argv[1] ?? '';
+    const archive = argv[2];
+    if (archive === undefined || ops.startsWith('@')) return { ...base, mode: 'info', inputs: [], outputs: [] };
+    const writes = /[qrdms]/.test(ops.replace(/^-/, ''));
+    return {
+      ...base,
+      mode: writes ? 'link' : 'info',
+      inputs: argv.slice(3),
+      outputs: writes ? [{ index: 2, prefix: '', suffix: '', path: archive, role: 'output', inPlace: true }] : [],
+    };
+  }
+  if (/^(.*-)?(gcc-)?ranlib(-[\d.]+)?$|^llvm-ranlib/.test(tool)) {
+    const files = argv.slice(1).filter((a) => !a.startsWith('-'));
+    return {
+      ...base,
+      mode: files.length > 0 ? 'link' : 'info',
+      inputs: [],
+      outputs: files.map((f) => ({ index: argv.indexOf(f), prefix: '', suffix: '', path: f, role: 'output' as const, inPlace: true })),
+    };
+  }
+  return undefined;
+}
+
 export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const archiver = parseArchiver(argv);
+  if (archiver !== undefined) return archiver;
   const inputs: string[] = [];
   const outputs: OutputArg[] = [];
   const includeDirs: string[] = [];

@@ -82,6 +82,11 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
     const tempOf = (p: string): string => path.join(path.dirname(p), `.${path.basename(p)}.distbuild-${tag}.tmp`);
     const output = cl.outputs.find((o) => o.role === 'output');
     for (const o of cl.outputs) {
+      if (o.inPlace === true) {
+        const abs = path.resolve(cwd, o.path);
+        outputs.push({ temp: abs, final: abs, role: o.role });
+        continue;
+      }
       const temp = tempOf(o.path);
       argv[o.index] = o.prefix + temp + o.suffix;
       outputs.push({ temp: path.resolve(cwd, temp), final: path.resolve(cwd, o.path), role: o.role });

@@ -46,7 +46,7 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
     return await execute(assign, prepared, options);
   } finally {
     for (const f of prepared.scratch) rmSync(f, { force: true });
-    for (const o of prepared.outputs) rmSync(o.temp, { force: true });
+    for (const o of prepared.outputs) if (o.temp !== o.final) rmSync(o.temp, { force: true });
   }
 }
 
@@ -142,7 +142,7 @@ function publish(pending: readonly PendingOutput[], mount: string, clientMount: 
         size = Buffer.byteLength(back);
       }
     }
-    renameSync(o.temp, o.final);
+    if (o.temp !== o.final) renameSync(o.temp, o.final);
     out.push({ path: toMountRelative(o.final, mount) ?? o.final, sizeBytes: size });
   }
   return out;

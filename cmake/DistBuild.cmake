@@ -1,0 +1,76 @@
+# DistBuild.cmake: one include() sends every C and C++ compile, link and archive through distbuild.
+#
+# Usage, after project():
+#   include(/path/to/distbuild/cmake/DistBuild.cmake)
+# or without touching CMakeLists.txt:
+#   cmake -DCMAKE_PROJECT_INCLUDE=/path/to/distbuild/cmake/DistBuild.cmake …
+#
+# Cache variables (each falls back to the DISTBUILD_* environment variable and then to
+# distbuild's own config file and defaults, so leaving them empty is fine):
+#   DISTBUILD_ENABLE       ON   use the farm at all
+#   DISTBUILD_EXECUTABLE        the distbuild command (default: `distbuild` on PATH, else this checkout's bin/distbuild.js)
+#   DISTBUILD_SERVER_ADDR       HOST:PORT of the server            (--server-addr)
+#   DISTBUILD_FS_MOUNT          this host's path to the shared mount (--fs-mount)
+#   DISTBUILD_VERBOSE      OFF  print where each job ran            (--verbose)
+#   DISTBUILD_EXTRA_ARGS        more launcher flags, a ;-list
+#   DISTBUILD_ARCHIVES     ON   also run static-library archiving (ar, ranlib) on the farm
+# Works with the Ninja and Unix Makefiles generators (CMake >= 3.21 for link launchers).
+
+option(DISTBUILD_ENABLE "Send compiles and links through distbuild" ON)
+option(DISTBUILD_VERBOSE "distbuild launchers print where each job ran" OFF)
+option(DISTBUILD_ARCHIVES "Run static-library archiving (ar, ranlib) on the farm too" ON)
+set(DISTBUILD_SERVER_ADDR "$ENV{DISTBUILD_SERVER_ADDR}" CACHE STRING "distbuild server HOST:PORT (empty: env, config file or default)")
+set(DISTBUILD_FS_MOUNT "$ENV{DISTBUILD_FS_MOUNT}" CACHE PATH "This host's path to the shared mount (empty: env, config file or default)")
+set(DISTBUILD_EXTRA_ARGS "" CACHE STRING "Extra distbuild launcher flags, a ;-separated list")
+
+if(NOT DISTBUILD_EXECUTABLE)
+  find_program(_distbuild_on_path distbuild)
+  if(_distbuild_on_path)
+    set(_distbuild_default "${_distbuild_on_path}")
+  else()
+    get_filename_component(_distbuild_default "${CMAKE_CURRENT_LIST_DIR}/../bin/distbuild.js" ABSOLUTE)
+  endif()
+  set(DISTBUILD_EXECUTABLE "${_distbuild_default}" CACHE FILEPATH "The distbuild command")
+endif()
+
+if(DISTBUILD_ENABLE)
+  if(CMAKE_VERSION VERSION_LESS 3.21)
+    message(WARNING "distbuild: CMake ${CMAKE_VERSION} has no link launchers (3.21+); only compiles use the farm")
+  endif()
+  if(NOT EXISTS "${DISTBUILD_EXECUTABLE}")
+    message(FATAL_ERROR "distbuild: DISTBUILD_EXECUTABLE=${DISTBUILD_EXECUTABLE} does not exist; set it to the distbuild command")
+  endif()
+  set(_distbuild_flags "")
+  if(DISTBUILD_SERVER_ADDR)
+    list(APPEND _distbuild_flags "--server-addr=${DISTBUILD_SERVER_ADDR}")
+  endif()
+  if(DISTBUILD_FS_MOUNT)
+    list(APPEND _distbuild_flags "--fs-mount=${DISTBUILD_FS_MOUNT}")
+  endif()
+  if(DISTBUILD_VERBOSE)
+    list(APPEND _distbuild_flags "--verbose")
+  endif()
+  list(APPEND _distbuild_flags ${DISTBUILD_EXTRA_ARGS})
+
+  get_property(_distbuild_languages GLOBAL PROPERTY ENABLED_LANGUAGES)
+  foreach(_lang C CXX)
+    if(NOT _lang IN_LIST _distbuild_languages)
+      continue()
+    endif()
+    set(CMAKE_${_lang}_COMPILER_LAUNCHER "${DISTBUILD_EXECUTABLE};--compiler;${_distbuild_flags};--")
+    set(CMAKE_${_lang}_LINKER_LAUNCHER "${DISTBUILD_EXECUTABLE};--linker;${_distbuild_flags};--")
+    if(DISTBUILD_ARCHIVES)
+      # Rule variables are command strings, not lists: quote each launcher argument.
+      set(_distbuild_rule "\"${DISTBUILD_EXECUTABLE}\" --linker")
+      foreach(_flag IN LISTS _distbuild_flags)
+        string(APPEND _distbuild_rule " \"${_flag}\"")
+      endforeach()
+      string(APPEND _distbuild_rule " --")
+      set(CMAKE_${_lang}_ARCHIVE_CREATE "${_distbuild_rule} <CMAKE_AR> qc <TARGET> <LINK_FLAGS> <OBJECTS>")
+      set(CMAKE_${_lang}_ARCHIVE_APPEND "${_distbuild_rule} <CMAKE_AR> q <TARGET> <LINK_FLAGS> <OBJECTS>")
+      set(CMAKE_${_lang}_ARCHIVE_FINISH "${_distbuild_rule} <CMAKE_RANLIB> <TARGET>")
+    endif()
+  endforeach()
+  list(JOIN _distbuild_flags " " _distbuild_shown)
+  message(STATUS "distbuild: compiles and links go through ${DISTBUILD_EXECUTABLE} ${_distbuild_shown}")
+endif()

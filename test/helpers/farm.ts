@@ -1,0 +1,134 @@
+// Starts a real farm for tests: a server and workers as separate processes on loopback.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fetchStatus } from '../../src/cli/status-command.js';
+import type { StatusReply } from '../../src/protocol/messages.js';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const BIN = path.join(ROOT, 'bin', 'distbuild.js');
+
+export interface WorkerSpec {
+  readonly name: string;
+  /** The worker's own path to the mount. */
+  readonly mount: string;
+  readonly maxJobs?: number;
+  readonly disableLinking?: boolean;
+  /** Extra flags. */
+  readonly args?: readonly string[];
+  /** Wrap the command, e.g. ['unshare', '-m', '--', 'sh', '-c', …]; receives the argv. */
+  readonly wrap?: (argv: string[]) => string[];
+}
+
+export interface Farm {
+  readonly addr: string;
+  readonly port: number;
+  /** A private agent socket for this farm's launchers. */
+  readonly agentSocket: string;
+  readonly server: ChildProcess;
+  readonly workers: Map<string, ChildProcess>;
+  readonly logs: Map<string, string[]>;
+  status(): Promise<StatusReply>;
+  startWorker(spec: WorkerSpec): Promise<ChildProcess>;
+  /** Launcher flags for this farm, e.g. for CMAKE_<LANG>_COMPILER_LAUNCHER. */
+  launcherArgs(mount: string, extra?: readonly string[]): string[];
+  stop(): Promise<void>;
+}
+
+/** Resolves with the first stdout/stderr line of `child` matching `re`; rejects if it exits first. */
+export function waitForLine(child: ChildProcess, re: RegExp, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        if (re.test(line)) {
+          cleanup();
+          resolve(line);
+          return;
+        }
+      }
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      reject(new Error(`${what} exited (code ${code}) before printing ${re}`));
+    };
+    const cleanup = (): void => {
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', onExit);
+  });
+}
+
+function record(logs: Map<string, string[]>, name: string, child: ChildProcess): void {
+  const lines: string[] = [];
+  logs.set(name, lines);
+  child.stdout?.on('data', (c: Buffer) => lines.push(c.toString()));
+  child.stderr?.on('data', (c: Buffer) => lines.push(c.toString()));
+}
+
+export async function startFarm(options: { workers: readonly WorkerSpec[]; serverArgs?: readonly string[] }): Promise<Farm> {
+  const logs = new Map<string, string[]>();
+  const agentDir = mkdtempSync(path.join(os.tmpdir(), 'distbuild-agent-'));
+  const agentSocket = path.join(agentDir, 'agent.sock');
+  const server = spawn(process.execPath, [BIN, '--server', '--listen=127.0.0.1:0', '--log-level=debug', ...(options.serverArgs ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  record(logs, 'server', server);
+  const line = await waitForLine(server, /listening on/, 'the server');
+  const port = Number(/:(\d+)$/.exec(line)?.[1]);
+  const addr = `127.0.0.1:${port}`;
+  const workers = new Map<string, ChildProcess>();
+
+  const farm: Farm = {
+    addr,
+    port,
+    agentSocket,
+    server,
+    workers,
+    logs,
+    status: () => fetchStatus(addr, 5000),
+    async startWorker(spec) {
+      const argv = [
+        process.execPath, BIN, '--worker', `--server-addr=${addr}`, `--fs-mount=${spec.mount}`, `--max-jobs=${spec.maxJobs ?? 1}`,
+        `--name=${spec.name}`, '--log-level=debug', ...(spec.disableLinking === true ? ['--disable-linking'] : []), ...(spec.args ?? []),
+      ];
+      const full = spec.wrap !== undefined ? spec.wrap(argv) : argv;
+      const child = spawn(full[0] ?? '', full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      record(logs, spec.name, child);
+      workers.set(spec.name, child);
+      await waitForLine(child, /registered with/, `worker ${spec.name}`);
+      return child;
+    },
+    launcherArgs(mount, extra = []) {
+      return [BIN, `--server-addr=${addr}`, `--fs-mount=${mount}`, `--agent-socket=${agentSocket}`, ...extra];
+    },
+    async stop() {
+      const all = [...workers.values(), server];
+      for (const child of all) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await Promise.all(all.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+      try {
+        const pid = Number(readFileSync(path.join(agentDir, 'agent.pid'), 'utf8'));
+        if (pid > 0) process.kill(pid, 'SIGTERM');
+      } catch {
+        // no agent was started
+      }
+      rmSync(agentDir, { recursive: true, force: true });
+    },
+  };
+  for (const spec of options.workers) await farm.startWorker(spec);
+  return farm;
+}
+
+/** Dumps the farm's logs, for a failing test's diagnostics. */
+export function farmLogs(farm: Farm): string {
+  return [...farm.logs].map(([name, lines]) => `----- ${name}\n${lines.join('')}`).join('\n');
+}

@@ -1,0 +1,72 @@
+// The sample project through a real farm: every job remote, spread, byte-identical, incremental.
+import { mkdtempSync, renameSync, rmSync, utimesSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { artefacts, build, configure, copySample, differences } from './helpers/cmake.js';
+import { farmLogs, startFarm } from './helpers/farm.js';
+
+const mount = mkdtempSync(path.join(os.tmpdir(), 'distbuild-sample-'));
+const src = path.join(mount, 'src');
+const buildDir = path.join(mount, 'build');
+copySample(src);
+t.teardown(() => rmSync(mount, { recursive: true, force: true }));
+
+const farm = await startFarm({ workers: [{ name: 'w1', mount }, { name: 'w2', mount }] });
+t.teardown(() => farm.stop());
+
+t.test('plain build first, as the reference', async () => {
+  await configure(src, buildDir, 'Ninja', undefined);
+  await build(buildDir, 'Ninja');
+  renameSync(buildDir, path.join(mount, 'build-plain'));
+});
+
+t.test('every compile and link runs on a worker, spread over both', async (t) => {
+  await configure(src, buildDir, 'Ninja', farm.launcherArgs(mount));
+  const out = await build(buildDir, 'Ninja');
+  t.same(out.local, [], 'no job ran locally');
+  const status = await farm.status();
+  // 39 compiles; links: the shared library, two executables, and ar + ranlib for the archive.
+  t.equal(status.totals.compiles, 39, 'every compile ran on a worker');
+  t.equal(status.totals.links, 5, 'every link and archive step ran on a worker');
+  t.equal(out.remote, status.totals.submitted, 'each launcher reported a remote run');
+  t.equal(status.totals.succeeded, status.totals.submitted);
+  t.equal(status.totals.retries, 0);
+  for (const w of status.workers) t.ok(w.completed > 5, `${w.name} ran ${w.completed} jobs`);
+  if (t.passing() === false) t.comment(farmLogs(farm));
+});
+
+t.test('the executables run', async (t) => {
+  const calc = await execa(path.join(buildDir, 'sample-calc'));
+  t.match(calc.stdout, /sample-calc OK$/);
+  const report = await execa(path.join(buildDir, 'sample-report'));
+  t.match(report.stdout, /sample-report OK$/);
+});
+
+t.test('every object, archive, shared library and executable is byte-identical to the plain build', async (t) => {
+  const files = artefacts(path.join(mount, 'build-plain'));
+  t.ok(files.length >= 43, `${files.length} artefacts compared`);
+  t.same(differences(path.join(mount, 'build-plain'), buildDir, files), []);
+  t.same(artefacts(buildDir), files, 'the same set of artefacts');
+});
+
+t.test('an immediate second build does no work', async (t) => {
+  const out = await build(buildDir, 'Ninja');
+  t.match(out.output, /no work to do/);
+});
+
+t.test('touching the common header rebuilds exactly the units that include it', async (t) => {
+  const before = await farm.status();
+  const header = path.join(src, 'include', 'sample', 'common.h');
+  const now = new Date();
+  utimesSync(header, now, now);
+  const out = await build(buildDir, 'Ninja');
+  const compiled = out.output.split('\n').filter((l) => / Building (C|CXX) object /.test(l));
+  t.equal(compiled.length, 35, '35 of 39 units include common.h');
+  t.notOk(compiled.some((l) => /src\/util\//.test(l)), 'units without the header are not rebuilt');
+  const after = await farm.status();
+  t.equal(after.totals.compiles - before.totals.compiles, 35, 'and all of them ran on the farm');
+  const again = await build(buildDir, 'Ninja');
+  t.match(again.output, /no work to do/);
+});

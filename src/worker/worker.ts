@@ -57,7 +57,11 @@ export function startWorker(options: WorkerOptions): Worker {
     void queue.add(async () => {
       const result = await runAttempt(assign, { mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: MAX_OUTPUT_BYTES });
       running.delete(assign.attemptId);
-      logger.debug(`attempt ${assign.attemptId} of ${assign.job.argv.at(-1) ?? '?'}: ${result.outcome} exit ${result.exitCode} in ${result.durationMs} ms`);
+      const command = assign.job.argv.join(' ');
+      logger.debug(
+        `ran \`${command.length > 300 ? `${command.slice(0, 300)}…` : command}\` in ${assign.job.cwd || '.'} (attempt ${assign.attempt}, ${assign.attemptId}): ` +
+          `${result.outcome === 'OUTCOME_COMPLETED' ? `exit ${result.exitCode}` : `${result.failure} ${result.message}`} in ${result.durationMs} ms`,
+      );
       if (controller.signal.aborted) return; // cancelled: the server no longer wants it
       sendTo.push({ msg: 'result', result });
     });

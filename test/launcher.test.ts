@@ -1,0 +1,107 @@
+// Launchers against a real farm: compile errors are results, odd commands run locally, exits match.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { BIN, farmLogs, startFarm } from './helpers/farm.js';
+
+const mount = mkdtempSync(path.join(os.tmpdir(), 'distbuild-launcher-'));
+const work = path.join(mount, 'proj');
+mkdirSync(work);
+t.teardown(() => rmSync(mount, { recursive: true, force: true }));
+writeFileSync(path.join(work, 'bad.c'), 'int main(void) {\n  return undefined_name;\n}\n');
+writeFileSync(path.join(work, 'warn.c'), '#include "warn.h"\nint f(int x) { int unused; return x; }\n');
+writeFileSync(path.join(work, 'warn.h'), '#define W 1\n');
+writeFileSync(path.join(work, 'ok.c'), '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n');
+
+const farm = await startFarm({ workers: [{ name: 'w1', mount }] });
+t.teardown(() => farm.stop());
+
+const launch = (mode: '--compiler' | '--linker', cmd: string[], opts: { cwd?: string; input?: string; extra?: string[] } = {}) =>
+  execa(process.execPath, [...farm.launcherArgs(mount, opts.extra ?? []), mode, '--', ...cmd], {
+    cwd: opts.cwd ?? work,
+    reject: false,
+    encoding: 'buffer',
+    stripFinalNewline: false,
+    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
+  });
+const local = (cmd: string[], cwd = work) =>
+  execa(cmd[0] ?? '', cmd.slice(1), { cwd, reject: false, encoding: 'buffer', stripFinalNewline: false, stdin: 'ignore' });
+
+t.test('a compile error is returned unchanged, once, and not held against the worker', async (t) => {
+  const cmd = ['gcc', '-c', 'bad.c', '-o', 'bad.o'];
+  const expected = await local(cmd);
+  t.not(expected.exitCode, 0, 'gcc itself fails');
+  const before = await farm.status();
+  const got = await launch('--compiler', cmd);
+  t.equal(got.exitCode, expected.exitCode, 'same exit code');
+  t.same(Buffer.from(got.stderr), Buffer.from(expected.stderr), 'same stderr, byte for byte');
+  t.same(Buffer.from(got.stdout), Buffer.from(expected.stdout), 'same stdout');
+  const after = await farm.status();
+  t.equal(after.totals.submitted - before.totals.submitted, 1, 'one job');
+  t.equal(after.totals.compileErrors - before.totals.compileErrors, 1, 'counted as a compile error');
+  t.equal(after.totals.retries, before.totals.retries, 'not retried');
+  t.equal(after.workers[0]?.failed, 0, 'the worker is not blamed');
+  const attempts = (farm.logs.get('w1') ?? []).join('').split('\n').filter((l) => /ran `gcc -c bad\.c/.test(l));
+  t.equal(attempts.length, 1, 'the worker ran it once');
+});
+
+t.test('warnings and a successful compile match a local run', async (t) => {
+  const cmd = ['gcc', '-Wall', '-c', 'warn.c', '-o', 'warn-local.o'];
+  const expected = await local(cmd);
+  const got = await launch('--compiler', ['gcc', '-Wall', '-c', 'warn.c', '-o', 'warn.o']);
+  t.equal(got.exitCode, 0);
+  t.same(Buffer.from(got.stderr), Buffer.from(expected.stderr), 'the same warnings');
+  t.ok(readFileSync(path.join(work, 'warn.o')).equals(readFileSync(path.join(work, 'warn-local.o'))), 'the same object');
+});
+
+t.test('a link runs on the farm and the program works', async (t) => {
+  t.equal((await launch('--compiler', ['gcc', '-c', 'ok.c', '-o', 'ok.o'])).exitCode, 0);
+  const linked = await launch('--linker', ['gcc', 'ok.o', '-o', 'ok'], { extra: ['--verbose'] });
+  t.equal(linked.exitCode, 0);
+  t.match(Buffer.from(linked.stderr).toString(), /^\[remote w1 \d+\.\d\ds\] ok\n$/);
+  t.equal((await execa(path.join(work, 'ok'))).stdout, 'hi');
+});
+
+t.test('commands that cannot sensibly run remotely run locally, with the reason under --verbose', async (t) => {
+  const pre = await launch('--compiler', ['gcc', '-E', 'warn.c'], { extra: ['--verbose'] });
+  t.equal(pre.exitCode, 0);
+  t.match(Buffer.from(pre.stderr).toString(), /\[local: preprocessing only \(-E\)\] warn\.c/);
+  t.same(Buffer.from(pre.stdout), Buffer.from((await local(['gcc', '-E', 'warn.c'])).stdout), 'preprocessed output on stdout');
+
+  const deps = await launch('--compiler', ['gcc', '-M', 'warn.c'], { extra: ['--verbose'] });
+  t.match(Buffer.from(deps.stderr).toString(), /\[local: dependency listing only/);
+  t.match(Buffer.from(deps.stdout).toString(), /warn\.o: warn\.c .*warn\.h/);
+
+  const stdin = await launch('--compiler', ['gcc', '-x', 'c', '-c', '-', '-o', 'stdin.o'], { extra: ['--verbose'], input: 'int x;\n' });
+  t.equal(stdin.exitCode, 0);
+  t.match(Buffer.from(stdin.stderr).toString(), /\[local: reads its input from stdin\]/);
+
+  const outside = mkdtempSync(path.join(os.tmpdir(), 'distbuild-outside-'));
+  t.teardown(() => rmSync(outside, { recursive: true, force: true }));
+  writeFileSync(path.join(outside, 'o.c'), 'int y;\n');
+  const out = await launch('--compiler', ['gcc', '-c', 'o.c', '-o', 'o.o'], { cwd: outside, extra: ['--verbose'] });
+  t.equal(out.exitCode, 0);
+  t.match(Buffer.from(out.stderr).toString(), /\[local: the working directory .* is outside the mount/);
+  if (t.passing() === false) t.comment(farmLogs(farm));
+});
+
+t.test('an unreachable server means a local build, with the reason', async (t) => {
+  const got = await execa(
+    process.execPath,
+    [BIN, '--compiler', '--server-addr=127.0.0.1:1', `--fs-mount=${mount}`, `--agent-socket=${farm.agentSocket}`, '--connect-timeout=500ms', '--verbose', '--', 'gcc', '-c', 'ok.c', '-o', 'ok2.o'],
+    { cwd: work, reject: false },
+  );
+  t.equal(got.exitCode, 0);
+  t.match(got.stderr, /\[local: cannot connect to the server 127\.0\.0\.1:1 within the connect timeout of 500 ms \(setting connect_timeout/);
+});
+
+t.test('bad launcher flags fail with a message naming them', async (t) => {
+  const got = await execa(process.execPath, [BIN, '--compiler', '--max-jbos=3', '--', 'gcc', '-c', 'ok.c'], { cwd: work, reject: false });
+  t.equal(got.exitCode, 2);
+  t.match(got.stderr, /unknown flag "--max-jbos"/);
+  const none = await execa(process.execPath, [BIN, '--compiler', '--'], { cwd: work, reject: false });
+  t.equal(none.exitCode, 2);
+  t.match(none.stderr, /no command given after "--"/);
+});

@@ -62,3 +62,17 @@ t.test('mount paths translate where a path starts, and nowhere else', async (t) 
   t.equal(toMountRelative('/mnt/shared', '/mnt/shared'), '');
   t.equal(toMountRelative('/mnt/sharedx', '/mnt/shared'), undefined);
 });
+
+t.test('commands translate accessed paths and keep the text that lands in outputs', async (t) => {
+  const { translateCommand } = await import('../src/worker/translate-command.js');
+  const cmd = [
+    '/usr/bin/gcc', '-I/c/inc', '-DDIR="/c/data"', '-D', 'X=/c/x', '-MT', '/c/a.o', '-MF', '/c/a.d',
+    '-fdebug-prefix-map=/c/src=/src', '-Wl,-rpath,/c/lib,-L/c/lib', '-Xlinker', '-rpath', '-Xlinker', '/c/rt', '-c', '/c/a.c', '-o', '/c/a.o',
+  ];
+  t.same(translateCommand(cmd, '/c', '/w', true), [
+    '/usr/bin/gcc', '-ffile-prefix-map=/w=/c', '-I/w/inc', '-DDIR="/c/data"', '-D', 'X=/c/x', '-MT', '/c/a.o', '-MF', '/w/a.d',
+    '-fdebug-prefix-map=/w/src=/src', '-Wl,-rpath,/c/lib,-L/w/lib', '-Xlinker', '-rpath', '-Xlinker', '/c/rt', '-c', '/w/a.c', '-o', '/w/a.o',
+  ]);
+  t.same(translateCommand(['ar', 'qc', '/c/l.a', '/c/a.o'], '/c', '/w', false), ['ar', 'qc', '/w/l.a', '/w/a.o']);
+  t.same(translateCommand(cmd, '/c', '/c', true), cmd, 'same mount: unchanged');
+});

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseCommandLine } from '../common/command-line.js';
 import { isAllowedJobEnv } from '../common/job-env.js';
+import { translateCommand } from './translate-command.js';
 import { fromMountRelative, isUnder, translateText } from '../common/mount-path.js';
 import type { Job } from '../protocol/messages.js';
 
@@ -55,7 +56,7 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   }
 
   const scratch: string[] = [];
-  const argv = job.argv.map((a) => translateText(a, from, mount));
+  const argv = translateCommand(job.argv, from, mount, parseCommandLine(job.argv).mode === 'compile');
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (!arg.startsWith('@') || from === mount) continue;

@@ -20,6 +20,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .scriptName('distbuild')
     .usage('distbuild --server | --worker | --status | --compiler -- CMD… | --linker -- CMD… [options]')
     .strict()
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .version(false)
     .help('help')
     .wrap(Math.min(110, process.stdout.columns ?? 110))

@@ -187,8 +187,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     removeWorker(worker, reason) {
       if (!workers.delete(worker.id)) return;
+      const drained = worker.state === 'draining' && worker.running.size === 0;
       worker.state = 'gone';
-      logger.warn(`worker ${worker.name} left: ${reason}`);
+      if (drained) logger.info(`worker ${worker.name} drained and left`);
+      else logger.warn(`worker ${worker.name} left: ${reason}`);
       const lost = [...worker.running.values()];
       worker.running.clear();
       for (const record of lost) attemptFailed(record, worker, 'FAILURE_KIND_WORKER_LOST', `worker ${worker.name} was lost: ${reason}`);

@@ -16,6 +16,10 @@
 #   DISTBUILD_ARCHIVES     ON   also run static-library archiving (ar, ranlib) on the farm
 # Works with the Ninja and Unix Makefiles generators (CMake >= 3.21 for link launchers).
 
+# Included into projects of any age: use modern policies here, whatever the project's.
+cmake_policy(PUSH)
+cmake_policy(VERSION 3.13...3.28)
+
 option(DISTBUILD_ENABLE "Send compiles and links through distbuild" ON)
 option(DISTBUILD_VERBOSE "distbuild launchers print where each job ran" OFF)
 option(DISTBUILD_ARCHIVES "Run static-library archiving (ar, ranlib) on the farm too" ON)
@@ -74,3 +78,5 @@ if(DISTBUILD_ENABLE)
   list(JOIN _distbuild_flags " " _distbuild_shown)
   message(STATUS "distbuild: compiles and links go through ${DISTBUILD_EXECUTABLE} ${_distbuild_shown}")
 endif()
+
+cmake_policy(POP)

@@ -8,7 +8,7 @@
 # Cache variables (each falls back to the DISTBUILD_* environment variable and then to
 # distbuild's own config file and defaults, so leaving them empty is fine):
 #   DISTBUILD_ENABLE       ON   use the farm at all
-#   DISTBUILD_EXECUTABLE        the distbuild command (default: `distbuild` on PATH, else this checkout's bin/distbuild.js)
+#   DISTBUILD_EXECUTABLE        the distbuild command (default: `distbuild` on PATH, else this checkout's bin/distbuild.cjs)
 #   DISTBUILD_SERVER_ADDR       HOST:PORT of the server            (--server-addr)
 #   DISTBUILD_FS_MOUNT          this host's path to the shared mount (--fs-mount)
 #   DISTBUILD_VERBOSE      OFF  print where each job ran            (--verbose)
@@ -32,7 +32,7 @@ if(NOT DISTBUILD_EXECUTABLE)
   if(_distbuild_on_path)
     set(_distbuild_default "${_distbuild_on_path}")
   else()
-    get_filename_component(_distbuild_default "${CMAKE_CURRENT_LIST_DIR}/../bin/distbuild.js" ABSOLUTE)
+    get_filename_component(_distbuild_default "${CMAKE_CURRENT_LIST_DIR}/../bin/distbuild.cjs" ABSOLUTE)
   endif()
   set(DISTBUILD_EXECUTABLE "${_distbuild_default}" CACHE FILEPATH "The distbuild command")
 endif()

@@ -13,6 +13,7 @@ export async function serverCommand(settings: Settings): Promise<number> {
     queueTimeoutMs: settings.queueTimeoutMs,
     maxAttempts: settings.maxAttempts,
     leaseMs: 30_000,
+    localityMaxDelayMs: settings.localityMaxDelayMs,
   });
   const host = settings.listen.slice(0, settings.listen.lastIndexOf(':'));
   // Machine-readable: scripts and tests read the bound port from this line.

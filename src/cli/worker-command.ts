@@ -23,6 +23,8 @@ export async function workerCommand(settings: Settings): Promise<number> {
     compilers,
     envAllowlist: settings.envAllowlist,
     connectTimeoutMs: settings.connectTimeoutMs,
+    maxDirsTracked: settings.maxDirsTracked,
+    dirReportIntervalMs: settings.dirReportIntervalMs,
     logger,
   });
   const off = onStopSignals(

@@ -64,6 +64,12 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'Most jobs the agent sends in one submission.' },
   { key: 'batchTimeout', type: 'duration', default: '5ms', roles: ['agent'], min: 0,
     description: 'Longest a job waits for a batch to fill while another submission is under way; a lone job is sent at once.' },
+  { key: 'localityMaxDelay', type: 'duration', default: '200ms', roles: ['server'], min: 0,
+    description: 'Longest a queued job is passed over by free workers that take jobs in their warm directories first; a free slot never idles while jobs wait.' },
+  { key: 'maxDirsTracked', type: 'integer', default: 100, roles: ['worker'], min: 1,
+    description: 'Directories a worker remembers having worked in, most recent first, for locality-aware placement.' },
+  { key: 'dirReportInterval', type: 'duration', default: '5m', roles: ['worker'], min: 1000,
+    description: 'How often a worker reports its full directory set (changes are also sent as deltas as they happen).' },
   { key: 'envAllowlist', type: 'list', default: [], roles: ['launcher', 'worker'],
     description: 'Extra environment variables passed to remote jobs, beyond the built-in list (LANG, LC_*, SOURCE_DATE_EPOCH, CPATH…).' },
 ];

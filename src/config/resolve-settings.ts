@@ -98,6 +98,9 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     maxAttempts: out.maxAttempts as number,
     batchSize: out.batchSize as number,
     batchTimeoutMs: duration('batchTimeout'),
+    localityMaxDelayMs: duration('localityMaxDelay'),
+    maxDirsTracked: out.maxDirsTracked as number,
+    dirReportIntervalMs: duration('dirReportInterval'),
   };
 }
 

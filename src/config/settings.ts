@@ -25,6 +25,9 @@ export interface Settings {
   readonly maxAttempts: number;
   readonly batchSize: number;
   readonly batchTimeoutMs: number;
+  readonly localityMaxDelayMs: number;
+  readonly maxDirsTracked: number;
+  readonly dirReportIntervalMs: number;
 }
 
 /** Where a raw value came from, for error messages. */

@@ -11,7 +11,7 @@ import type { Settings } from '../config/settings.js';
 import { whichSync } from '../worker/capabilities.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = path.join(ROOT, 'bin', 'distbuild.js');
+const BIN = path.join(ROOT, 'bin', 'distbuild.cjs');
 const SAMPLE = path.join(ROOT, 'test', 'fixtures', 'sample-project');
 
 function say(text: string): void {

@@ -1,9 +1,7 @@
 // Hands one job to the per-user agent over its Unix socket, starting the agent if needed.
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   FRAME_JSON,
   FRAME_STDERR,
@@ -25,15 +23,16 @@ export class AgentUnavailableError extends Error {
   override readonly name = 'AgentUnavailableError';
 }
 
-const BIN = fileURLToPath(new URL('../../../bin/distbuild.js', import.meta.url));
-
-/** Sends `request` and resolves with the agent's answer; one retry on a fresh agent if it dies. */
-export async function askAgent(socket: string, request: AgentRequest, agentArgs: readonly string[]): Promise<AgentAnswer> {
+/**
+ * Sends `request` and resolves with the agent's answer, retrying on a fresh agent if one dies.
+ * `agentCommand` starts an agent: [node, bin/distbuild.cjs, --agent, flags…].
+ */
+export async function askAgent(socket: string, request: AgentRequest, agentCommand: readonly string[]): Promise<AgentAnswer> {
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     let conn: net.Socket;
     try {
-      conn = await connectOrStart(socket, agentArgs);
+      conn = await connectOrStart(socket, agentCommand);
     } catch (err) {
       throw new AgentUnavailableError(`cannot start the distbuild agent at ${socket}: ${(err as Error).message}`);
     }
@@ -57,7 +56,7 @@ function connect(socket: string): Promise<net.Socket> {
   });
 }
 
-async function connectOrStart(socket: string, agentArgs: readonly string[]): Promise<net.Socket> {
+async function connectOrStart(socket: string, agentCommand: readonly string[]): Promise<net.Socket> {
   try {
     return await connect(socket);
   } catch (err) {
@@ -65,7 +64,8 @@ async function connectOrStart(socket: string, agentArgs: readonly string[]): Pro
     if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw err;
   }
   mkdirSync(path.dirname(socket), { recursive: true, mode: 0o700 });
-  const child = spawn(process.execPath, [BIN, '--agent', `--agent-socket=${socket}`, ...agentArgs], {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(agentCommand[0] ?? process.execPath, [...agentCommand.slice(1), `--agent-socket=${socket}`], {
     detached: true,
     stdio: 'ignore',
     env: process.env,

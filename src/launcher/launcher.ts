@@ -1,5 +1,4 @@
 // The compiler and linker launchers: hand the command to the farm, or run it here; exit as it did.
-import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,8 +23,19 @@ export interface LauncherIo {
 
 const defaultIo = (): LauncherIo => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
 
+/** A job id unique across hosts and time, without loading node:crypto on the hot path. */
+function jobId(): string {
+  const rand = Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12);
+  return `${os.hostname()}-${process.pid}-${Date.now().toString(36)}-${rand}`;
+}
+
 /** Runs a launcher invocation (`--compiler … -- cmd…`); resolves to the exit code to exit with. */
-export async function runLauncher(argv: readonly string[], io: LauncherIo = defaultIo()): Promise<number> {
+export async function runLauncher(
+  argv: readonly string[],
+  io: LauncherIo = defaultIo(),
+  /** How to start an agent: this same command in --agent mode. */
+  self: readonly string[] = [process.execPath, process.argv[1] ?? 'distbuild'],
+): Promise<number> {
   let settings: Settings;
   let command: string[];
   let mode: 'compiler' | 'linker';
@@ -67,9 +77,11 @@ export async function runLauncher(argv: readonly string[], io: LauncherIo = defa
   if (reason !== undefined) return local(reason);
 
   const rel = (p: string): string | undefined => toMountRelative(path.resolve(cwd, p), mount);
-  const dirs = new Set<string>([cwdRel]);
-  for (const p of [...cl.inputs.slice(0, 1), ...cl.outputs.map((o) => o.path)]) {
-    const r = rel(path.dirname(p));
+  // Locality hints, most telling first: the source's directory, the output's, then -I directories.
+  const dirs = new Set<string>();
+  const mainOutput = cl.outputs.find((o) => o.role === 'output')?.path;
+  for (const p of [cl.inputs[0], mainOutput]) {
+    const r = p === undefined ? undefined : rel(path.dirname(p));
     if (r !== undefined) dirs.add(r);
   }
   for (const d of cl.includeDirs) {
@@ -79,7 +91,7 @@ export async function runLauncher(argv: readonly string[], io: LauncherIo = defa
   const request: AgentRequest = {
     v: AGENT_PROTOCOL,
     type: 'job',
-    id: randomUUID(),
+    id: jobId(),
     kind: mode === 'linker' || cl.mode === 'link' ? 'link' : 'compile',
     argv: command,
     cwd: cwdRel,
@@ -91,12 +103,15 @@ export async function runLauncher(argv: readonly string[], io: LauncherIo = defa
     connectTimeoutMs: settings.connectTimeoutMs,
     client: `${os.hostname()}:${process.pid}`,
   };
-  const agentArgs = [`--log-level=${settings.logLevel}`, `--agent-idle-timeout=${settings.agentIdleTimeoutMs}ms`];
-  if (settings.config !== undefined) agentArgs.push(`--config=${settings.config}`);
+  const agentCommand = [
+    ...self, '--agent', `--log-level=${settings.logLevel}`, `--agent-idle-timeout=${settings.agentIdleTimeoutMs}ms`,
+    `--batch-size=${settings.batchSize}`, `--batch-timeout=${settings.batchTimeoutMs}ms`,
+  ];
+  if (settings.config !== undefined) agentCommand.push(`--config=${settings.config}`);
 
   let answer;
   try {
-    answer = await askAgent(settings.agentSocket, request, agentArgs);
+    answer = await askAgent(settings.agentSocket, request, agentCommand);
   } catch (err) {
     if (err instanceof AgentUnavailableError) return local(err.message);
     throw err;

@@ -1,8 +1,8 @@
 // Runs a command locally, unchanged, with the launcher's own stdio; resolves to its exit code.
-import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 
-export function runLocal(command: readonly string[]): Promise<number> {
+export async function runLocal(command: readonly string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     const child = spawn(command[0] ?? '', command.slice(1), { stdio: 'inherit' });
     child.on('error', (err) => {

@@ -83,10 +83,12 @@ export function createSchedulerHandlers(options: HandlerOptions) {
           case 'update':
             if (m.update.state === 'WORKER_STATE_DRAINING') session.state = 'draining';
             if (m.update.maxJobs > 0) session.maxJobs = m.update.maxJobs;
-            scheduler.pump();
+            scheduler.workerChanged(session);
+            break;
+          case 'dirs':
+            scheduler.dirReport(session, m.dirs);
             break;
           case 'renew':
-          case 'dirs':
             break;
           default:
             logger.warn(`worker ${session.name} sent an unexpected message "${m.msg}"`);

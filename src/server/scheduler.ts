@@ -2,9 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import { failurePolicy } from '../common/failure.js';
-import type { AttemptResult, FailureKind, Job, JobResult, JobTotals, RunningJob } from '../protocol/messages.js';
+import type { AttemptResult, DirReport, FailureKind, Job, JobResult, JobTotals, RunningJob } from '../protocol/messages.js';
+import { createJobQueue, primaryDir } from './job-queue.js';
 import { createJobRecord, failedResult, type JobRecord } from './job-record.js';
+import { createLocalityIndex, type LocalityIndex } from './locality-index.js';
 import { chooseWorker } from './placement.js';
+import { createWorkerPool } from './worker-pool.js';
 import { freeSlots, type WorkerSession } from './worker-session.js';
 
 export interface SchedulerOptions {
@@ -16,6 +19,14 @@ export interface SchedulerOptions {
   readonly queueTimeoutMs: number;
   /** How long a finished job's result is kept for resubmissions of the same id. */
   readonly retentionMs: number;
+  /** Longest a queued job is passed over by free workers that prefer warmer jobs. */
+  readonly localityMaxDelayMs: number;
+}
+
+/** Totals plus the locality counters. */
+export interface SchedulerTotals extends JobTotals {
+  localityHits: number;
+  localityMisses: number;
 }
 
 export interface Scheduler {
@@ -28,29 +39,28 @@ export interface Scheduler {
   addWorker(worker: WorkerSession): void;
   removeWorker(worker: WorkerSession, reason: string): void;
   attemptResult(worker: WorkerSession, result: AttemptResult): void;
-  /** Re-runs placement, e.g. after a worker's limits changed. */
-  pump(): void;
+  dirReport(worker: WorkerSession, report: DirReport): void;
+  /** Re-runs placement after a worker's limits or state changed. */
+  workerChanged(worker: WorkerSession): void;
   /** Fails queued jobs that waited too long and forgets old results. */
   sweep(now: number): void;
   readonly workers: ReadonlyMap<string, WorkerSession>;
+  readonly locality: LocalityIndex;
   queuedCount(): number;
   runningJobs(now: number): RunningJob[];
-  totals(): JobTotals;
+  totals(): SchedulerTotals;
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { logger } = options;
-  const workers = new Map<string, WorkerSession>();
+  const pool = createWorkerPool();
+  const locality = createLocalityIndex();
+  const queue = createJobQueue();
   const jobs = new Map<string, JobRecord>();
-  const links: JobRecord[] = [];
-  const compiles: JobRecord[] = [];
-  const totals: JobTotals = { submitted: 0, succeeded: 0, compileErrors: 0, failed: 0, retries: 0, compiles: 0, links: 0 };
-  let pumping = false;
-
-  const queueOf = (r: JobRecord): JobRecord[] => (r.job.kind === 'JOB_KIND_LINK' ? links : compiles);
-  const canRun = (w: WorkerSession, r: JobRecord): boolean =>
-    w.state === 'running' && (r.job.kind !== 'JOB_KIND_LINK' || w.registration.canLink);
-  const anyEligible = (r: JobRecord): boolean => [...workers.values()].some((w) => canRun(w, r));
+  const totals: SchedulerTotals = {
+    submitted: 0, succeeded: 0, compileErrors: 0, failed: 0, retries: 0, compiles: 0, links: 0, localityHits: 0, localityMisses: 0,
+  };
+  const isLink = (r: JobRecord): boolean => r.job.kind === 'JOB_KIND_LINK';
 
   function finish(record: JobRecord, result: JobResult): void {
     if (record.state === 'done') return;
@@ -60,7 +70,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (result.outcome === 'OUTCOME_COMPLETED') {
       if (result.exitCode === 0) totals.succeeded++;
       else totals.compileErrors++;
-      if (record.job.kind === 'JOB_KIND_LINK') totals.links++;
+      if (isLink(record)) totals.links++;
       else totals.compiles++;
     } else {
       totals.failed++;
@@ -74,19 +84,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     finish(record, failedResult(record, outcome, kind, message));
   }
 
-  function enqueue(record: JobRecord, front: boolean): void {
-    record.state = 'queued';
-    record.queuedAt = Date.now();
-    if (front) queueOf(record).unshift(record);
-    else queueOf(record).push(record);
-  }
-
   function assign(record: JobRecord, worker: WorkerSession): void {
     const attemptId = randomUUID();
+    const dir = primaryDir(record);
+    if (dir !== undefined) {
+      if (locality.has(worker, dir)) totals.localityHits++;
+      else totals.localityMisses++;
+    }
+    locality.touch(worker, record.job.dirs);
     record.attemptNo++;
     record.state = 'running';
     record.current = { attemptId, worker, startedAt: Date.now() };
     worker.running.set(attemptId, record);
+    pool.refresh(worker);
     worker.outbox.push({
       msg: 'assign',
       assign: {
@@ -99,47 +109,44 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     logger.debug(`assigned ${record.summary} to ${worker.name} (attempt ${record.attemptNo})`);
   }
 
+  /** Places an arriving (or returning) job on the best free worker, or queues it. */
+  function place(record: JobRecord, retry: boolean): void {
+    record.state = 'queued';
+    record.queuedAt = Date.now();
+    const worker = chooseWorker(record, pool, locality);
+    if (worker !== undefined) assign(record, worker);
+    else queue.push(record, retry);
+  }
+
+  /** Fills a worker's free slots from the queue. */
+  function fill(worker: WorkerSession): void {
+    const now = Date.now();
+    while (freeSlots(worker) > 0 && queue.size > 0) {
+      const record = queue.pickFor(worker, locality, now, options.localityMaxDelayMs);
+      if (record === undefined) return;
+      assign(record, worker);
+    }
+  }
+
   /** An attempt did not complete: retry it elsewhere or give up, as the taxonomy says. */
   function attemptFailed(record: JobRecord, worker: WorkerSession | undefined, kind: FailureKind, message: string): void {
     const policy = failurePolicy(kind);
     if (worker !== undefined && policy.blamesWorker) worker.failed++;
     record.failures.push({ worker: worker?.name ?? '', failure: kind, message });
     record.current = undefined;
-    if (policy.retryable && record.attemptNo < options.maxAttempts && anyEligible(record)) {
+    if (policy.retryable && record.attemptNo < options.maxAttempts && pool.anyEligible(isLink(record))) {
       totals.retries++;
       logger.warn(`retrying ${record.summary}: attempt ${record.attemptNo} on ${worker?.name ?? '?'} failed: ${message}`);
-      enqueue(record, true);
+      place(record, true);
       return;
     }
     const why = record.failures.map((f, i) => `attempt ${i + 1}${f.worker ? ` on ${f.worker}` : ''}: ${f.message}`).join('; ');
     fail(record, 'OUTCOME_FAILED', kind, policy.retryable ? `gave up after ${record.attemptNo} attempt(s): ${why}` : message);
   }
 
-  function pump(): void {
-    if (pumping) return;
-    pumping = true;
-    try {
-      for (;;) {
-        let placed = false;
-        for (const queue of [links, compiles]) {
-          const head = queue[0];
-          if (head === undefined) continue;
-          const worker = chooseWorker(workers.values(), head);
-          if (worker === undefined) continue;
-          queue.shift();
-          assign(head, worker);
-          placed = true;
-          break;
-        }
-        if (!placed) return;
-      }
-    } finally {
-      pumping = false;
-    }
-  }
-
   return {
-    workers,
+    workers: pool.all,
+    locality,
     submit(job) {
       const known = jobs.get(job.id);
       if (known !== undefined) return known;
@@ -149,12 +156,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const invalid = validateJob(job);
       if (invalid !== undefined) {
         fail(record, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', invalid);
-      } else if (!anyEligible(record)) {
-        const what = job.kind === 'JOB_KIND_LINK' ? 'link-capable worker' : 'worker';
+      } else if (!pool.anyEligible(isLink(record))) {
+        const what = isLink(record) ? 'link-capable worker' : 'worker';
         fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_NO_ELIGIBLE_WORKER', `no ${what} is registered with the server`);
       } else {
-        enqueue(record, false);
-        pump();
+        place(record, false);
       }
       return record;
     },
@@ -169,32 +175,31 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     cancelIfUnwanted(record) {
       if (record.state === 'done' || record.waiters.size > 0) return;
       if (record.state === 'queued') {
-        const queue = queueOf(record);
-        const at = queue.indexOf(record);
-        if (at >= 0) queue.splice(at, 1);
+        queue.remove(record);
       } else if (record.current !== undefined) {
         const { worker, attemptId } = record.current;
         worker.running.delete(attemptId);
         worker.outbox.push({ msg: 'cancel', cancel: { attemptId, reason: 'cancelled by its client' } });
+        pool.refresh(worker);
+        fill(worker);
       }
       fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_CANCELLED', 'cancelled by its client');
-      pump();
     },
     addWorker(worker) {
-      workers.set(worker.id, worker);
+      pool.add(worker);
       logger.info(`worker ${worker.name} registered from ${worker.address}: ${worker.maxJobs} slots, ${worker.registration.canLink ? 'links' : 'no links'}`);
-      pump();
+      fill(worker);
     },
     removeWorker(worker, reason) {
-      if (!workers.delete(worker.id)) return;
+      if (!pool.remove(worker)) return;
       const drained = worker.state === 'draining' && worker.running.size === 0;
       worker.state = 'gone';
+      locality.removeWorker(worker);
       if (drained) logger.info(`worker ${worker.name} drained and left`);
       else logger.warn(`worker ${worker.name} left: ${reason}`);
       const lost = [...worker.running.values()];
       worker.running.clear();
       for (const record of lost) attemptFailed(record, worker, 'FAILURE_KIND_WORKER_LOST', `worker ${worker.name} was lost: ${reason}`);
-      pump();
     },
     attemptResult(worker, result) {
       const record = worker.running.get(result.attemptId);
@@ -203,11 +208,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         return;
       }
       worker.running.delete(result.attemptId);
+      pool.refresh(worker);
       if (result.memoryFreeBytes > 0) worker.memoryFreeBytes = result.memoryFreeBytes;
       const queuedMs = Math.max(0, record.current.startedAt - record.queuedAt);
       if (result.outcome === 'OUTCOME_COMPLETED') {
         worker.completed++;
-        if (record.job.kind === 'JOB_KIND_LINK') worker.links++;
+        if (isLink(record)) worker.links++;
         else worker.compiles++;
         finish(record, {
           jobId: record.job.id,
@@ -229,25 +235,30 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       } else {
         attemptFailed(record, worker, result.failure, result.message);
       }
-      pump();
+      fill(worker);
     },
-    pump,
+    dirReport(worker, report) {
+      if (report.full) locality.replace(worker, report.dirs);
+      else locality.apply(worker, report.dirs, report.removed);
+    },
+    workerChanged(worker) {
+      pool.refresh(worker);
+      fill(worker);
+    },
     sweep(now) {
-      for (const queue of [links, compiles]) {
-        while (queue.length > 0 && now - (queue[0]?.queuedAt ?? now) > options.queueTimeoutMs) {
-          const record = queue.shift() as JobRecord;
-          fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_QUEUE_TIMEOUT',
-            `no worker took the job within the queue timeout of ${options.queueTimeoutMs} ms (setting queue_timeout / --queue-timeout)`);
-        }
+      for (const record of queue.expired(now, options.queueTimeoutMs)) {
+        queue.remove(record);
+        fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_QUEUE_TIMEOUT',
+          `no worker took the job within the queue timeout of ${options.queueTimeoutMs} ms (setting queue_timeout)`);
       }
       for (const [id, record] of jobs) {
         if (record.state === 'done' && now - record.submittedAt > options.retentionMs) jobs.delete(id);
       }
     },
-    queuedCount: () => links.length + compiles.length,
+    queuedCount: () => queue.size,
     runningJobs(now) {
       const out: RunningJob[] = [];
-      for (const w of workers.values()) {
+      for (const w of pool.all.values()) {
         for (const record of w.running.values()) {
           out.push({
             jobId: record.job.id,
@@ -274,5 +285,3 @@ function validateJob(job: Job): string | undefined {
   if (!job.clientMount.startsWith('/')) return `the client mount "${job.clientMount}" is not an absolute path`;
   return undefined;
 }
-
-export { freeSlots };

@@ -12,6 +12,7 @@ export interface ServerOptions {
   readonly queueTimeoutMs: number;
   readonly maxAttempts: number;
   readonly leaseMs: number;
+  readonly localityMaxDelayMs: number;
 }
 
 /** The lifecycle: running → draining → stopped. */
@@ -40,6 +41,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     jobTimeoutMs: options.jobTimeoutMs,
     queueTimeoutMs: options.queueTimeoutMs,
     retentionMs: 10 * 60_000,
+    localityMaxDelayMs: options.localityMaxDelayMs,
   });
   const grpcServer = createGrpcServer({
     'grpc.keepalive_time_ms': 10_000,

@@ -8,6 +8,7 @@ import { distbuildVersion } from '../common/version.js';
 import { PROTOCOL_VERSION, type Assignment, type Compiler, type WorkerMessage } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 import { memoryBytes } from './capabilities.js';
+import { createDirTracker } from './dir-tracker.js';
 import { runAttempt } from './run-attempt.js';
 
 export interface WorkerOptions {
@@ -19,6 +20,8 @@ export interface WorkerOptions {
   readonly compilers: readonly Compiler[];
   readonly envAllowlist: readonly string[];
   readonly connectTimeoutMs: number;
+  readonly maxDirsTracked: number;
+  readonly dirReportIntervalMs: number;
   readonly logger: Logger;
 }
 
@@ -48,8 +51,27 @@ export function startWorker(options: WorkerOptions): Worker {
   /** attempt id → its cancel controller. */
   const running = new Map<string, AbortController>();
   let outbox = createChannel<WorkerMessage>();
+  const dirs = createDirTracker(options.maxDirsTracked);
+  /** Deltas leave at most this often, so a burst of jobs makes one report. */
+  const DELTA_EVERY_MS = 100;
+  let deltaTimer: NodeJS.Timeout | undefined;
+  const sendFullReport = (): void => {
+    dirs.markReported();
+    outbox.push({ msg: 'dirs', dirs: { full: true, dirs: dirs.all(), removed: [] } });
+  };
+  const scheduleDelta = (): void => {
+    deltaTimer ??= setTimeout(() => {
+      deltaTimer = undefined;
+      const delta = dirs.takeDelta();
+      if (delta !== undefined) outbox.push({ msg: 'dirs', dirs: { full: false, dirs: delta.added, removed: delta.removed } });
+    }, DELTA_EVERY_MS);
+  };
+  const fullReports = setInterval(sendFullReport, options.dirReportIntervalMs);
+  fullReports.unref();
 
   function handleAssignment(assign: Assignment): void {
+    dirs.touch(assign.job.dirs);
+    scheduleDelta();
     const controller = new AbortController();
     running.set(assign.attemptId, controller);
     const signal = AbortSignal.any([controller.signal, stopController.signal]);
@@ -96,6 +118,7 @@ export function startWorker(options: WorkerOptions): Worker {
           case 'registered':
             logger.info(`registered with ${options.serverAddr} as ${options.name} (${options.maxJobs} slots, ${options.canLink ? 'links' : 'no links'})`);
             backoffMs = 0;
+            sendFullReport();
             break;
           case 'assign':
             handleAssignment(message.assign);
@@ -134,6 +157,8 @@ export function startWorker(options: WorkerOptions): Worker {
       });
     }
     lifecycle = { state: 'stopped' };
+    clearInterval(fullReports);
+    if (deltaTimer !== undefined) clearTimeout(deltaTimer);
   })();
 
   return {

@@ -8,7 +8,7 @@ import { fetchStatus } from '../../src/cli/status-command.js';
 import type { StatusReply } from '../../src/protocol/messages.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const BIN = path.join(ROOT, 'bin', 'distbuild.js');
+export const BIN = path.join(ROOT, 'bin', 'distbuild.cjs');
 
 export interface WorkerSpec {
   readonly name: string;

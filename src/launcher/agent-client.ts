@@ -34,7 +34,9 @@ export async function askAgent(socket: string, request: AgentRequest, agentComma
     try {
       conn = await connectOrStart(socket, agentCommand);
     } catch (err) {
-      throw new AgentUnavailableError(`cannot start the distbuild agent at ${socket}: ${(err as Error).message}`);
+      // The agent died as we connected (ECONNRESET…): start another and try again.
+      lastError = new Error(`cannot start the distbuild agent at ${socket}: ${(err as Error).message}`);
+      continue;
     }
     try {
       return await exchange(conn, request);
@@ -61,7 +63,7 @@ async function connectOrStart(socket: string, agentCommand: readonly string[]): 
     return await connect(socket);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw err;
+    if (code !== 'ENOENT' && code !== 'ECONNREFUSED' && code !== 'ECONNRESET') throw err;
   }
   mkdirSync(path.dirname(socket), { recursive: true, mode: 0o700 });
   const { spawn } = await import('node:child_process');

@@ -21,6 +21,8 @@ export interface SchedulerOptions {
   readonly retentionMs: number;
   /** Longest a queued job is passed over by free workers that prefer warmer jobs. */
   readonly localityMaxDelayMs: number;
+  /** How long a job nobody waits for any more is kept for a resubmission before it is cancelled. */
+  readonly cancelGraceMs?: number;
 }
 
 /** Totals plus the locality counters. */
@@ -34,7 +36,7 @@ export interface Scheduler {
   submit(job: Job): JobRecord;
   /** Calls `listener` once with the job's result; returns an unsubscribe function. */
   onResult(record: JobRecord, listener: (result: JobResult) => void): () => void;
-  /** Cancels a job nobody waits for any more. */
+  /** Cancels a job nobody waits for any more, after a grace period for its client to resubmit it. */
   cancelIfUnwanted(record: JobRecord): void;
   addWorker(worker: WorkerSession): void;
   removeWorker(worker: WorkerSession, reason: string): void;
@@ -144,12 +146,27 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     fail(record, 'OUTCOME_FAILED', kind, policy.retryable ? `gave up after ${record.attemptNo} attempt(s): ${why}` : message);
   }
 
+  function cancelNow(record: JobRecord): void {
+    if (record.state === 'done' || record.waiters.size > 0) return;
+    if (record.state === 'queued') {
+      queue.remove(record);
+    } else if (record.current !== undefined) {
+      const { worker, attemptId } = record.current;
+      worker.running.delete(attemptId);
+      worker.outbox.push({ msg: 'cancel', cancel: { attemptId, reason: 'cancelled by its client' } });
+      pool.refresh(worker);
+      fill(worker);
+    }
+    fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_CANCELLED', 'cancelled by its client');
+  }
+
   return {
     workers: pool.all,
     locality,
     submit(job) {
       const known = jobs.get(job.id);
-      if (known !== undefined) return known;
+      // A resubmission attaches to the running job; only a cancelled one starts afresh.
+      if (known !== undefined && known.result?.failure !== 'FAILURE_KIND_CANCELLED') return known;
       const record = createJobRecord(job, Date.now());
       jobs.set(job.id, record);
       totals.submitted++;
@@ -174,16 +191,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     cancelIfUnwanted(record) {
       if (record.state === 'done' || record.waiters.size > 0) return;
-      if (record.state === 'queued') {
-        queue.remove(record);
-      } else if (record.current !== undefined) {
-        const { worker, attemptId } = record.current;
-        worker.running.delete(attemptId);
-        worker.outbox.push({ msg: 'cancel', cancel: { attemptId, reason: 'cancelled by its client' } });
-        pool.refresh(worker);
-        fill(worker);
-      }
-      fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_CANCELLED', 'cancelled by its client');
+      setTimeout(() => cancelNow(record), options.cancelGraceMs ?? 10_000).unref();
     },
     addWorker(worker) {
       pool.add(worker);

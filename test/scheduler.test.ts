@@ -39,7 +39,7 @@ function setup(maxDelayMs = 10_000): { scheduler: Scheduler; worker: (name: stri
       finish(id) {
         scheduler.attemptResult(session, {
           attemptId: attempts.get(id) ?? '', jobId: id, outcome: 'OUTCOME_COMPLETED', exitCode: 0, stdout: new Uint8Array(),
-          stderr: new Uint8Array(), durationMs: 1, outputs: [], failure: 'FAILURE_KIND_UNSPECIFIED', message: '', outputTruncated: false, memoryFreeBytes: 0,
+          stderr: new Uint8Array(), durationMs: 1, outputs: [], failure: 'FAILURE_KIND_UNSPECIFIED', message: '', outputTruncated: false, memoryFreeBytes: 0, staged: false,
         });
       },
     };

@@ -22,6 +22,7 @@ export interface AgentOptions {
   readonly idleTimeoutMs: number;
   readonly batchSize: number;
   readonly batchTimeoutMs: number;
+  readonly reconnectTimeoutMs: number;
   readonly logger: Logger;
 }
 
@@ -77,6 +78,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       s = createSubmitter({
         serverAddr: req.serverAddr,
         connectTimeoutMs: req.connectTimeoutMs,
+        reconnectTimeoutMs: options.reconnectTimeoutMs,
         batchSize: options.batchSize,
         batchTimeoutMs: options.batchTimeoutMs,
         logger,
@@ -161,6 +163,10 @@ function toReply(r: JobResult): { reply: AgentReply; stdout: Uint8Array; stderr:
       };
     case 'OUTCOME_REJECTED':
       return { reply: { type: 'rejected', reason: r.message }, stdout: none, stderr: none };
+    case 'OUTCOME_FAILED':
+      // A command that outran its timeout would hang locally too: report it, do not rebuild here.
+      if (r.failure === 'FAILURE_KIND_JOB_TIMEOUT') return { reply: { type: 'rejected', reason: r.message }, stdout: none, stderr: none };
+      return { reply: { type: 'fallback', reason: r.message || `the farm failed the job (${r.failure})` }, stdout: none, stderr: none };
     default:
       return { reply: { type: 'fallback', reason: r.message || `the farm failed the job (${r.failure})` }, stdout: none, stderr: none };
   }

@@ -12,6 +12,8 @@ export type SubmitOutcome =
 export interface SubmitterOptions {
   readonly serverAddr: string;
   readonly connectTimeoutMs: number;
+  /** After the server was reached once, how long jobs are resubmitted while it is gone (a restart). */
+  readonly reconnectTimeoutMs: number;
   /** Most jobs in one SubmitJobs call. */
   readonly batchSize: number;
   /** Longest a job waits for its batch to fill while another send is under way. */
@@ -45,6 +47,8 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
   const pending: Entry[] = [];
   let sending = 0;
   let timer: NodeJS.Timeout | undefined;
+  /** Once the server has been reached, losing it is a restart to ride out, not an absence. */
+  let everConnected = false;
 
   function schedule(): void {
     if (pending.length === 0) return;
@@ -87,6 +91,7 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
       } catch {
         throw new ConnectTimeoutError();
       }
+      everConnected = true;
       const stream = client.submitJobs(
         { jobs: batch.map((e) => e.job), protocolVersion: PROTOCOL_VERSION },
         { signal: AbortSignal.any([call.signal, closing.signal]) },
@@ -116,10 +121,11 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
   function retryOrGiveUp(entries: Entry[], err: unknown): void {
     const now = Date.now();
     const reason = describeError(err, options);
+    const windowMs = everConnected ? options.reconnectTimeoutMs : options.connectTimeoutMs;
     for (const e of entries) {
       if (e.signal.aborted) continue;
       e.unreachableSince ??= now;
-      if (now - e.unreachableSince >= options.connectTimeoutMs || isPermanent(err)) {
+      if (now - e.unreachableSince >= windowMs || (isPermanent(err) && !(everConnected && err instanceof ConnectTimeoutError))) {
         e.resolve({ type: 'unreachable', reason });
       } else {
         logger.debug(`resubmitting job ${e.job.id} after: ${reason}`);

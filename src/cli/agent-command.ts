@@ -15,6 +15,7 @@ export async function agentCommand(settings: Settings): Promise<number> {
       idleTimeoutMs: settings.agentIdleTimeoutMs,
       batchSize: settings.batchSize,
       batchTimeoutMs: settings.batchTimeoutMs,
+      reconnectTimeoutMs: settings.reconnectTimeoutMs,
       logger,
     });
   } catch (err) {

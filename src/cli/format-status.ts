@@ -11,13 +11,18 @@ export function formatStatus(s: StatusReply): string {
   const lines: string[] = [];
   lines.push(`server ${s.state}, version ${s.version}, up ${Math.round(s.uptimeMs / 1000)}s`);
   lines.push(`queue ${s.queued}, running ${s.running.length}; submitted ${t.submitted}, succeeded ${t.succeeded}, compile errors ${t.compileErrors}, failed ${t.failed}, retries ${t.retries} (${t.compiles} compiles, ${t.links} links)`);
+  const placed = t.localityHits + t.localityMisses;
+  if (placed > 0) lines.push(`locality: ${Math.round((100 * t.localityHits) / placed)}% of ${placed} placements went to a worker warm in the job's source directory`);
   lines.push('');
   if (s.workers.length === 0) {
     lines.push('no workers registered');
   } else {
-    const rows = [['WORKER', 'ADDRESS', 'STATE', 'SLOTS', 'LINKS', 'DONE', 'FAILED', 'COMPILES', 'LINKED']];
+    const rows = [['WORKER', 'ADDRESS', 'STATE', 'CIRCUIT', 'SLOTS', 'LINKS', 'DONE', 'FAILED', 'COMPILES', 'LINKED', 'DIRS', 'LOCALITY']];
     for (const w of s.workers) {
-      rows.push([w.name, w.address, w.state, `${w.running}/${w.maxJobs}`, w.canLink ? 'yes' : 'no', String(w.completed), String(w.failed), String(w.compiles), String(w.links)]);
+      rows.push([
+        w.name, w.address, w.state, w.circuit, `${w.running}/${w.maxJobs}`, w.canLink ? 'yes' : 'no', String(w.completed), String(w.failed),
+        String(w.compiles), String(w.links), String(w.dirs), `${Math.round(w.localityHitRate * 100)}%`,
+      ]);
     }
     lines.push(table(rows));
   }

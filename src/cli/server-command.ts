@@ -12,7 +12,7 @@ export async function serverCommand(settings: Settings): Promise<number> {
     jobTimeoutMs: settings.jobTimeoutMs,
     queueTimeoutMs: settings.queueTimeoutMs,
     maxAttempts: settings.maxAttempts,
-    leaseMs: 30_000,
+    leaseMs: settings.leaseTimeoutMs,
     localityMaxDelayMs: settings.localityMaxDelayMs,
   });
   const host = settings.listen.slice(0, settings.listen.lastIndexOf(':'));

@@ -101,6 +101,9 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     localityMaxDelayMs: duration('localityMaxDelay'),
     maxDirsTracked: out.maxDirsTracked as number,
     dirReportIntervalMs: duration('dirReportInterval'),
+    leaseTimeoutMs: duration('leaseTimeout'),
+    fallback: out.fallback as boolean,
+    reconnectTimeoutMs: duration('reconnectTimeout'),
   };
 }
 

@@ -28,6 +28,9 @@ export interface Settings {
   readonly localityMaxDelayMs: number;
   readonly maxDirsTracked: number;
   readonly dirReportIntervalMs: number;
+  readonly leaseTimeoutMs: number;
+  readonly fallback: boolean;
+  readonly reconnectTimeoutMs: number;
 }
 
 /** Where a raw value came from, for error messages. */

@@ -11,6 +11,7 @@ import type { Settings } from '../config/settings.js';
 import { AGENT_PROTOCOL, type AgentRequest } from '../protocol/agent-frames.js';
 import { AgentUnavailableError, askAgent } from './agent-client.js';
 import { parseLauncherArgs } from './launcher-flags.js';
+import { acquireLocalSlot } from './local-slots.js';
 import { runLocal } from './run-local.js';
 import { waitForOutputs } from './wait-outputs.js';
 
@@ -56,9 +57,21 @@ export async function runLauncher(
 
   const cl = parseCommandLine(command);
   const label = describe(cl, mode);
+  /** Runs the command here, within the host-wide limit of local compiles. */
   const local = async (reason: string): Promise<number> => {
     if (settings.verbose) io.stderr.write(`[local: ${reason}] ${label}\n`);
-    return runLocal(command);
+    const release = await acquireLocalSlot();
+    try {
+      return await runLocal(command);
+    } finally {
+      release();
+    }
+  };
+  /** The farm could not run the job: build locally, unless fallback is off. */
+  const fallback = async (reason: string): Promise<number> => {
+    if (settings.fallback) return local(reason);
+    io.stderr.write(`distbuild: ${reason}; not building locally because fallback is off (--no-fallback / fallback = false)\n`);
+    return 1;
   };
 
   // Paths are compared as written first (what CMake wrote), then with symlinks resolved.
@@ -105,7 +118,7 @@ export async function runLauncher(
   };
   const agentCommand = [
     ...self, '--agent', `--log-level=${settings.logLevel}`, `--agent-idle-timeout=${settings.agentIdleTimeoutMs}ms`,
-    `--batch-size=${settings.batchSize}`, `--batch-timeout=${settings.batchTimeoutMs}ms`,
+    `--batch-size=${settings.batchSize}`, `--batch-timeout=${settings.batchTimeoutMs}ms`, `--reconnect-timeout=${settings.reconnectTimeoutMs}ms`,
   ];
   if (settings.config !== undefined) agentCommand.push(`--config=${settings.config}`);
 
@@ -113,13 +126,13 @@ export async function runLauncher(
   try {
     answer = await askAgent(settings.agentSocket, request, agentCommand);
   } catch (err) {
-    if (err instanceof AgentUnavailableError) return local(err.message);
+    if (err instanceof AgentUnavailableError) return fallback(err.message);
     throw err;
   }
   const { reply } = answer;
   switch (reply.type) {
     case 'fallback':
-      return local(reply.reason);
+      return fallback(reply.reason);
     case 'rejected':
       io.stderr.write(`distbuild: the farm refused to run this job: ${reply.reason}\n`);
       return 1;

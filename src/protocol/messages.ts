@@ -111,6 +111,7 @@ export interface AttemptResult {
   message: string;
   outputTruncated: boolean;
   memoryFreeBytes: number;
+  staged: boolean;
 }
 
 export interface RenewLeases {
@@ -153,10 +154,17 @@ export interface CancelAttempt {
   reason: string;
 }
 
+export interface CommitAttempt {
+  attemptId: string;
+  publish: boolean;
+  leaseRemainingMs: number;
+}
+
 export type ServerMessage =
   | { msg: 'registered'; registered: Registered }
   | { msg: 'assign'; assign: Assignment }
-  | { msg: 'cancel'; cancel: CancelAttempt };
+  | { msg: 'cancel'; cancel: CancelAttempt }
+  | { msg: 'commit'; commit: CommitAttempt };
 
 export type StatusRequest = Record<string, never>;
 
@@ -177,6 +185,10 @@ export interface WorkerStatus {
   memoryFreeBytes: number;
   connectedMs: number;
   hostname: string;
+  circuit: string;
+  dirs: number;
+  localityHitRate: number;
+  breakerFailures: number;
 }
 
 export interface RunningJob {
@@ -196,6 +208,8 @@ export interface JobTotals {
   retries: number;
   compiles: number;
   links: number;
+  localityHits: number;
+  localityMisses: number;
 }
 
 export interface StatusReply {

@@ -9,6 +9,10 @@ export interface RunningAttempt {
   readonly attemptId: string;
   readonly worker: WorkerSession;
   readonly startedAt: number;
+  /** The worker must renew before this, or the attempt is lost and the job requeued. */
+  leaseExpiresAt: number;
+  /** The server told the worker to publish: the next result from it is final. */
+  committing: boolean;
 }
 
 export interface JobRecord {

@@ -89,6 +89,7 @@ export function createSchedulerHandlers(options: HandlerOptions) {
             scheduler.dirReport(session, m.dirs);
             break;
           case 'renew':
+            scheduler.renewLeases(session, m.renew.attemptIds);
             break;
           default:
             logger.warn(`worker ${session.name} sent an unexpected message "${m.msg}"`);
@@ -112,7 +113,7 @@ export function createSchedulerHandlers(options: HandlerOptions) {
     const now = Date.now();
     return {
       state: options.lifecycle(),
-      workers: [...scheduler.workers.values()].map((w) => workerStatus(w, now)),
+      workers: [...scheduler.workers.values()].map((w) => workerStatus(w, now, scheduler.locality.dirCount(w))),
       queued: scheduler.queuedCount(),
       running: scheduler.runningJobs(now),
       totals: scheduler.totals(),

@@ -23,6 +23,8 @@ export interface SchedulerOptions {
   readonly localityMaxDelayMs: number;
   /** How long a job nobody waits for any more is kept for a resubmission before it is cancelled. */
   readonly cancelGraceMs?: number;
+  /** How long an attempt's lease lasts without renewal (default 30 s). */
+  readonly leaseMs?: number;
 }
 
 /** Totals plus the locality counters. */
@@ -41,6 +43,8 @@ export interface Scheduler {
   addWorker(worker: WorkerSession): void;
   removeWorker(worker: WorkerSession, reason: string): void;
   attemptResult(worker: WorkerSession, result: AttemptResult): void;
+  /** The worker still runs these attempts. */
+  renewLeases(worker: WorkerSession, attemptIds: readonly string[]): void;
   dirReport(worker: WorkerSession, report: DirReport): void;
   /** Re-runs placement after a worker's limits or state changed. */
   workerChanged(worker: WorkerSession): void;
@@ -53,7 +57,8 @@ export interface Scheduler {
   totals(): SchedulerTotals;
 }
 
-export function createScheduler(options: SchedulerOptions): Scheduler {
+export function createScheduler(given: SchedulerOptions): Scheduler {
+  const options = { leaseMs: 30_000, ...given };
   const { logger } = options;
   const pool = createWorkerPool();
   const locality = createLocalityIndex();
@@ -90,13 +95,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const attemptId = randomUUID();
     const dir = primaryDir(record);
     if (dir !== undefined) {
-      if (locality.has(worker, dir)) totals.localityHits++;
-      else totals.localityMisses++;
+      if (locality.has(worker, dir)) {
+        totals.localityHits++;
+        worker.localityHits++;
+      } else {
+        totals.localityMisses++;
+        worker.localityMisses++;
+      }
     }
     locality.touch(worker, record.job.dirs);
     record.attemptNo++;
     record.state = 'running';
-    record.current = { attemptId, worker, startedAt: Date.now() };
+    const now = Date.now();
+    record.current = { attemptId, worker, startedAt: now, leaseExpiresAt: now + options.leaseMs, committing: false };
     worker.running.set(attemptId, record);
     pool.refresh(worker);
     worker.outbox.push({
@@ -133,7 +144,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   /** An attempt did not complete: retry it elsewhere or give up, as the taxonomy says. */
   function attemptFailed(record: JobRecord, worker: WorkerSession | undefined, kind: FailureKind, message: string): void {
     const policy = failurePolicy(kind);
-    if (worker !== undefined && policy.blamesWorker) worker.failed++;
+    if (worker !== undefined && policy.blamesWorker) {
+      worker.failed++;
+      const was = worker.breaker.current.state;
+      worker.breaker.failure(Date.now());
+      const after = worker.breaker.current;
+      if (after.state === 'open' && was !== 'open') {
+        logger.warn(`worker ${worker.name} benched for ${(after.cooldownMs / 1000).toFixed(0)} s after repeated failures (circuit open)`);
+      }
+      pool.refresh(worker);
+    }
     record.failures.push({ worker: worker?.name ?? '', failure: kind, message });
     record.current = undefined;
     if (policy.retryable && record.attemptNo < options.maxAttempts && pool.anyEligible(isLink(record))) {
@@ -212,10 +232,24 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     attemptResult(worker, result) {
       const record = worker.running.get(result.attemptId);
       if (record === undefined || record.current?.attemptId !== result.attemptId) {
-        logger.debug(`discarded a late result of attempt ${result.attemptId} from ${worker.name}`);
+        logger.info(`discarded a late result of attempt ${result.attemptId} from ${worker.name}: its lease or its job is gone`);
+        if (result.staged) worker.outbox.push({ msg: 'commit', commit: { attemptId: result.attemptId, publish: false, leaseRemainingMs: 0 } });
+        return;
+      }
+      if (result.staged && result.outcome === 'OUTCOME_COMPLETED') {
+        // Two-phase publication: only the current attempt, within its lease, may rename its outputs.
+        const current = record.current;
+        const remaining = current.leaseExpiresAt - Date.now();
+        current.committing = remaining > 0;
+        worker.outbox.push({ msg: 'commit', commit: { attemptId: result.attemptId, publish: remaining > 0, leaseRemainingMs: Math.max(0, remaining) } });
         return;
       }
       worker.running.delete(result.attemptId);
+      if (result.outcome !== 'OUTCOME_FAILED') {
+        const wasHalfOpen = worker.breaker.current.state !== 'closed';
+        worker.breaker.success();
+        if (wasHalfOpen) logger.info(`worker ${worker.name} passed its probe: circuit closed`);
+      }
       pool.refresh(worker);
       if (result.memoryFreeBytes > 0) worker.memoryFreeBytes = result.memoryFreeBytes;
       const queuedMs = Math.max(0, record.current.startedAt - record.queuedAt);
@@ -245,6 +279,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       }
       fill(worker);
     },
+    renewLeases(worker, attemptIds) {
+      const until = Date.now() + options.leaseMs;
+      for (const id of attemptIds) {
+        const current = worker.running.get(id)?.current;
+        if (current?.attemptId === id) current.leaseExpiresAt = until;
+      }
+    },
     dirReport(worker, report) {
       if (report.full) locality.replace(worker, report.dirs);
       else locality.apply(worker, report.dirs, report.removed);
@@ -254,6 +295,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       fill(worker);
     },
     sweep(now) {
+      for (const worker of [...pool.all.values()]) {
+        for (const [attemptId, record] of [...worker.running]) {
+          if ((record.current?.leaseExpiresAt ?? Infinity) > now) continue;
+          worker.running.delete(attemptId);
+          worker.outbox.push({ msg: 'cancel', cancel: { attemptId, reason: 'its lease expired' } });
+          pool.refresh(worker);
+          attemptFailed(record, worker, 'FAILURE_KIND_WORKER_LOST', `worker ${worker.name} did not renew its lease within ${options.leaseMs} ms (setting lease_timeout)`);
+        }
+        if (worker.breaker.tick(now)) {
+          logger.info(`worker ${worker.name} is on probation after its cool-down: one probe job (circuit half-open)`);
+          pool.refresh(worker);
+        }
+        fill(worker);
+      }
       for (const record of queue.expired(now, options.queueTimeoutMs)) {
         queue.remove(record);
         fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_QUEUE_TIMEOUT',

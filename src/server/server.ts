@@ -42,6 +42,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     queueTimeoutMs: options.queueTimeoutMs,
     retentionMs: 10 * 60_000,
     localityMaxDelayMs: options.localityMaxDelayMs,
+    leaseMs: options.leaseMs,
   });
   const grpcServer = createGrpcServer({
     'grpc.keepalive_time_ms': 10_000,
@@ -62,7 +63,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     }),
   );
   const port = await grpcServer.listen(options.listen);
-  const sweeper = setInterval(() => scheduler.sweep(Date.now()), 1000);
+  const sweeper = setInterval(() => scheduler.sweep(Date.now()), Math.min(1000, Math.max(50, options.leaseMs / 4)));
   sweeper.unref();
   logger.info(`listening on ${options.listen.replace(/:0$/, '')}${options.listen.endsWith(':0') ? `:${port}` : ''}`);
 

@@ -1,6 +1,7 @@
 // One registered worker as the server sees it: capabilities, load, counters, outbox.
 import type { Channel } from '../common/channel.js';
 import type { RegisterWorker, ServerMessage, WorkerStatus } from '../protocol/messages.js';
+import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
 import type { JobRecord } from './job-record.js';
 
 export type WorkerSessionState = 'running' | 'draining' | 'gone';
@@ -20,6 +21,9 @@ export interface WorkerSession {
   failed: number;
   compiles: number;
   links: number;
+  localityHits: number;
+  localityMisses: number;
+  readonly breaker: CircuitBreaker;
   readonly outbox: Channel<ServerMessage>;
 }
 
@@ -43,16 +47,21 @@ export function createWorkerSession(
     failed: 0,
     compiles: 0,
     links: 0,
+    localityHits: 0,
+    localityMisses: 0,
+    breaker: createCircuitBreaker(),
     outbox,
   };
 }
 
 /** Free slots of a worker that takes jobs. */
 export function freeSlots(w: WorkerSession): number {
-  return w.state === 'running' ? Math.max(0, w.maxJobs - w.running.size) : 0;
+  return w.state === 'running' ? w.breaker.allowedSlots(w.maxJobs, w.running.size) : 0;
 }
 
-export function workerStatus(w: WorkerSession, now: number): WorkerStatus {
+export function workerStatus(w: WorkerSession, now: number, dirs: number): WorkerStatus {
+  const placed = w.localityHits + w.localityMisses;
+  const breaker = w.breaker.current;
   return {
     id: w.id,
     name: w.name,
@@ -70,5 +79,9 @@ export function workerStatus(w: WorkerSession, now: number): WorkerStatus {
     memoryFreeBytes: w.memoryFreeBytes,
     connectedMs: now - w.connectedAt,
     hostname: w.registration.hostname,
+    circuit: breaker.state,
+    dirs,
+    localityHitRate: placed === 0 ? 0 : w.localityHits / placed,
+    breakerFailures: breaker.state === 'closed' ? breaker.failures : 0,
   };
 }

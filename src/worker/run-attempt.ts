@@ -31,23 +31,60 @@ function failed(assign: Assignment, outcome: 'OUTCOME_FAILED' | 'OUTCOME_REJECTE
     message,
     outputTruncated: false,
     memoryFreeBytes: os.freemem(),
+    staged: false,
   };
 }
 
-export async function runAttempt(assign: Assignment, options: RunAttemptOptions): Promise<AttemptResult> {
+/** A finished attempt. A staged one holds its outputs under temporary names until publish() or discard(). */
+export interface AttemptRun {
+  readonly result: AttemptResult;
+  /** Renames the staged outputs into place; returns the final result. */
+  publish(): AttemptResult;
+  /** Deletes the staged outputs. */
+  discard(): void;
+}
+
+const settled = (result: AttemptResult, cleanup: () => void): AttemptRun => {
+  cleanup();
+  return { result, publish: () => result, discard: () => undefined };
+};
+
+export async function runAttempt(assign: Assignment, options: RunAttemptOptions): Promise<AttemptRun> {
   let prepared: PreparedCommand;
   try {
     prepared = prepareCommand(assign.job, { mount: options.mount, attemptId: assign.attemptId, envAllowlist: options.envAllowlist });
   } catch (err) {
-    if (err instanceof InvalidJobError) return failed(assign, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', err.message);
-    return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not prepare the command: ${(err as Error).message}`);
+    const none = (): void => undefined;
+    if (err instanceof InvalidJobError) return settled(failed(assign, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', err.message), none);
+    return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not prepare the command: ${(err as Error).message}`), none);
   }
+  const cmd = prepared;
+  const cleanup = (): void => {
+    for (const f of cmd.scratch) rmSync(f, { force: true });
+    for (const o of cmd.outputs) if (o.temp !== o.final) rmSync(o.temp, { force: true });
+  };
+  let result: AttemptResult;
   try {
-    return await execute(assign, prepared, options);
-  } finally {
-    for (const f of prepared.scratch) rmSync(f, { force: true });
-    for (const o of prepared.outputs) if (o.temp !== o.final) rmSync(o.temp, { force: true });
+    result = await execute(assign, cmd, options);
+  } catch (err) {
+    cleanup();
+    throw err;
   }
+  if (!result.staged) return settled(result, cleanup);
+  return {
+    result,
+    publish() {
+      try {
+        const outputs = publish(cmd.outputs, options.mount, assign.job.clientMount);
+        return { ...result, outputs, staged: false };
+      } catch (err) {
+        return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_PUBLISH_FAILED', `could not publish the outputs: ${(err as Error).message}`, result.durationMs);
+      } finally {
+        cleanup();
+      }
+    },
+    discard: cleanup,
+  };
 }
 
 async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAttemptOptions): Promise<AttemptResult> {
@@ -100,14 +137,7 @@ async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAtt
       stderr,
     };
   }
-  let outputs: OutputFile[] = [];
-  if (result.exitCode === 0) {
-    try {
-      outputs = publish(cmd.outputs, options.mount, assign.job.clientMount);
-    } catch (err) {
-      return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_PUBLISH_FAILED', `could not publish the outputs: ${(err as Error).message}`, durationMs);
-    }
-  }
+  // Success: the outputs wait under their temporary names for the server's commit.
   return {
     attemptId: assign.attemptId,
     jobId: assign.job.id,
@@ -116,11 +146,12 @@ async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAtt
     stdout,
     stderr,
     durationMs,
-    outputs,
+    outputs: [],
     failure: 'FAILURE_KIND_UNSPECIFIED',
     message: '',
     outputTruncated: false,
     memoryFreeBytes: os.freemem(),
+    staged: result.exitCode === 0 && cmd.outputs.length > 0,
   };
 }
 

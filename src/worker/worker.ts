@@ -5,7 +5,7 @@ import PQueue from 'p-queue';
 import { createChannel } from '../common/channel.js';
 import type { Logger } from '../common/logger.js';
 import { distbuildVersion } from '../common/version.js';
-import { PROTOCOL_VERSION, type Assignment, type Compiler, type WorkerMessage } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type Assignment, type CommitAttempt, type Compiler, type WorkerMessage } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 import { memoryBytes } from './capabilities.js';
 import { createDirTracker } from './dir-tracker.js';
@@ -50,6 +50,13 @@ export function startWorker(options: WorkerOptions): Worker {
   const queue = new PQueue({ concurrency: options.maxJobs });
   /** attempt id → its cancel controller. */
   const running = new Map<string, AbortController>();
+  /** attempt id → resolves the wait for its CommitAttempt. */
+  const commits = new Map<string, (commit: CommitAttempt) => void>();
+  let leaseMs = 30_000;
+  let renewTimer: NodeJS.Timeout | undefined;
+  const renew = (): void => {
+    if (running.size > 0) outbox.push({ msg: 'renew', renew: { attemptIds: [...running.keys()] } });
+  };
   let outbox = createChannel<WorkerMessage>();
   const dirs = createDirTracker(options.maxDirsTracked);
   /** Deltas leave at most this often, so a burst of jobs makes one report. */
@@ -75,18 +82,59 @@ export function startWorker(options: WorkerOptions): Worker {
     const controller = new AbortController();
     running.set(assign.attemptId, controller);
     const signal = AbortSignal.any([controller.signal, stopController.signal]);
-    const sendTo = outbox;
     void queue.add(async () => {
-      const result = await runAttempt(assign, { mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: MAX_OUTPUT_BYTES });
-      running.delete(assign.attemptId);
+      try {
+        await attempt(assign, controller, signal);
+      } finally {
+        running.delete(assign.attemptId);
+      }
+    });
+  }
+
+  /** Waits for the server's verdict on a staged attempt; undefined if none came within a lease. */
+  function awaitCommit(attemptId: string, signal: AbortSignal): Promise<{ commit: CommitAttempt; at: number } | undefined> {
+    return new Promise((resolve) => {
+      const done = (value: { commit: CommitAttempt; at: number } | undefined): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        commits.delete(attemptId);
+        resolve(value);
+      };
+      const onAbort = (): void => done(undefined);
+      const timer = setTimeout(() => done(undefined), leaseMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      commits.set(attemptId, (commit) => done({ commit, at: Date.now() }));
+    });
+  }
+
+  async function attempt(assign: Assignment, controller: AbortController, signal: AbortSignal): Promise<void> {
+    {
+      const run = await runAttempt(assign, { mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: MAX_OUTPUT_BYTES });
+      const result = run.result;
       const command = assign.job.argv.join(' ');
       logger.debug(
         `ran \`${command.length > 300 ? `${command.slice(0, 300)}…` : command}\` in ${assign.job.cwd || '.'} (attempt ${assign.attempt}, ${assign.attemptId}): ` +
           `${result.outcome === 'OUTCOME_COMPLETED' ? `exit ${result.exitCode}` : `${result.failure} ${result.message}`} in ${result.durationMs} ms`,
       );
-      if (controller.signal.aborted) return; // cancelled: the server no longer wants it
-      sendTo.push({ msg: 'result', result });
-    });
+      if (controller.signal.aborted) {
+        run.discard(); // cancelled: the server no longer wants it
+        return;
+      }
+      if (!result.staged) {
+        outbox.push({ msg: 'result', result });
+        return;
+      }
+      const verdict = awaitCommit(assign.attemptId, signal);
+      outbox.push({ msg: 'result', result });
+      const answer = await verdict;
+      // Publish only with the server's go-ahead and while the lease still runs by our own clock.
+      if (answer !== undefined && answer.commit.publish && Date.now() < answer.at + answer.commit.leaseRemainingMs) {
+        outbox.push({ msg: 'result', result: run.publish() });
+      } else {
+        run.discard();
+        logger.info(`discarded the outputs of attempt ${assign.attemptId}: ${answer === undefined ? 'no commit from the server in time' : 'its lease or its job is gone'}`);
+      }
+    }
   }
 
   async function session(): Promise<void> {
@@ -118,13 +166,20 @@ export function startWorker(options: WorkerOptions): Worker {
           case 'registered':
             logger.info(`registered with ${options.serverAddr} as ${options.name} (${options.maxJobs} slots, ${options.canLink ? 'links' : 'no links'})`);
             backoffMs = 0;
+            leaseMs = message.registered.leaseMs > 0 ? message.registered.leaseMs : leaseMs;
+            if (renewTimer !== undefined) clearInterval(renewTimer);
+            renewTimer = setInterval(renew, Math.max(50, leaseMs / 2));
             sendFullReport();
+            renew();
             break;
           case 'assign':
             handleAssignment(message.assign);
             break;
           case 'cancel':
             running.get(message.cancel.attemptId)?.abort();
+            break;
+          case 'commit':
+            commits.get(message.commit.attemptId)?.(message.commit);
             break;
         }
       }
@@ -158,6 +213,7 @@ export function startWorker(options: WorkerOptions): Worker {
     }
     lifecycle = { state: 'stopped' };
     clearInterval(fullReports);
+    if (renewTimer !== undefined) clearInterval(renewTimer);
     if (deltaTimer !== undefined) clearTimeout(deltaTimer);
   })();
 

@@ -72,7 +72,7 @@ export function createJobQueue(): JobQueue {
     },
     pickFor(worker, index, now, maxDelayMs) {
       if (worker.registration.canLink && links.size > 0) return take(first(links));
-      if (retries.size > 0) return take(first(retries));
+      for (const r of retries) if (!r.avoid.has(worker.id)) return take(r);
       const head = first(compiles);
       if (head === undefined) return undefined;
       if (now - head.queuedAt >= maxDelayMs) return take(head);

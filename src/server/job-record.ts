@@ -25,6 +25,8 @@ export interface JobRecord {
   attemptNo: number;
   current: RunningAttempt | undefined;
   readonly failures: AttemptFailure[];
+  /** Session ids of workers an attempt failed on: a retry goes elsewhere when it can. */
+  readonly avoid: Set<string>;
   result: JobResult | undefined;
   readonly waiters: Set<(result: JobResult) => void>;
 }
@@ -39,6 +41,7 @@ export function createJobRecord(job: Job, now: number): JobRecord {
     attemptNo: 0,
     current: undefined,
     failures: [],
+    avoid: new Set(),
     result: undefined,
     waiters: new Set(),
   };

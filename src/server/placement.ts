@@ -18,6 +18,11 @@ const weight = (i: number): number => (i === 0 ? 4 : i === 1 ? 2 : 1);
 export function chooseWorker(record: JobRecord, pool: WorkerPool, index: LocalityIndex): WorkerSession | undefined {
   const link = record.job.kind === 'JOB_KIND_LINK';
   if (pool.freeCount(link) === 0) return undefined;
+  // A retry avoids the workers it failed on, unless they are all there is.
+  if (record.avoid.size > 0 && pool.eligibleCount(link) > record.avoid.size) {
+    const w = pool.pickTwoChoices(link, record.avoid);
+    return w;
+  }
   const scores = new Map<WorkerSession, number>();
   const dirs = record.job.dirs;
   for (let i = 0; i < dirs.length && i < MAX_DIRS; i++) {

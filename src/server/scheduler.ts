@@ -144,6 +144,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
   /** An attempt did not complete: retry it elsewhere or give up, as the taxonomy says. */
   function attemptFailed(record: JobRecord, worker: WorkerSession | undefined, kind: FailureKind, message: string): void {
     const policy = failurePolicy(kind);
+    if (worker !== undefined) record.avoid.add(worker.id);
     if (worker !== undefined && policy.blamesWorker) {
       worker.failed++;
       const was = worker.breaker.current.state;

@@ -23,6 +23,9 @@ class SampleSet<T> {
     }
     this.at.delete(item);
   }
+  toArray(): readonly T[] {
+    return this.items;
+  }
   random(): T | undefined {
     return this.items[Math.floor(Math.random() * this.items.length)];
   }
@@ -36,8 +39,10 @@ export interface WorkerPool {
   refresh(w: WorkerSession): void;
   /** Free workers that can run a job of this kind. */
   freeCount(link: boolean): number;
-  /** Power of two choices: of two random free workers, the less loaded. */
-  pickTwoChoices(link: boolean): WorkerSession | undefined;
+  /** Power of two choices: of two random free workers (not in `avoid`), the less loaded. */
+  pickTwoChoices(link: boolean, avoid?: ReadonlySet<string>): WorkerSession | undefined;
+  /** Registered, running workers that can run this kind of job. */
+  eligibleCount(link: boolean): number;
   /** Is any registered, running worker able to run this kind of job at all? */
   anyEligible(link: boolean): boolean;
 }
@@ -81,13 +86,21 @@ export function createWorkerPool(): WorkerPool {
     },
     refresh,
     freeCount: (link) => (link ? freeLinkers.size : free.size),
-    pickTwoChoices(link) {
+    pickTwoChoices(link, avoid) {
       const set = link ? freeLinkers : free;
+      if (avoid !== undefined && avoid.size > 0) {
+        const allowed = set.toArray().filter((w) => !avoid.has(w.id));
+        const a = allowed[Math.floor(Math.random() * allowed.length)];
+        const b = allowed[Math.floor(Math.random() * allowed.length)];
+        if (a === undefined || b === undefined) return a ?? b;
+        return load(b) < load(a) ? b : a;
+      }
       const a = set.random();
       const b = set.random();
       if (a === undefined || b === undefined) return a ?? b;
       return load(b) < load(a) ? b : a;
     },
+    eligibleCount: (link) => (link ? eligibleLinkers.size : eligible.size),
     anyEligible: (link) => (link ? eligibleLinkers.size : eligible.size) > 0,
   };
 }

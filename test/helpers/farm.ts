@@ -27,7 +27,8 @@ export interface Farm {
   readonly port: number;
   /** A private agent socket for this farm's launchers. */
   readonly agentSocket: string;
-  readonly server: ChildProcess;
+  /** The current server process (replaced by restartServer). */
+  server: ChildProcess;
   readonly workers: Map<string, ChildProcess>;
   readonly logs: Map<string, string[]>;
   status(): Promise<StatusReply>;
@@ -35,6 +36,8 @@ export interface Farm {
   /** Launcher flags for this farm, e.g. for CMAKE_<LANG>_COMPILER_LAUNCHER. */
   launcherArgs(mount: string, extra?: readonly string[]): string[];
   stop(): Promise<void>;
+  /** Starts a new server on the same port (after the old one died). */
+  restartServer(): Promise<void>;
 }
 
 /** Resolves with the first stdout/stderr line of `child` matching `re`; rejects if it exits first. */
@@ -79,12 +82,18 @@ export async function startFarm(options: { workers: readonly WorkerSpec[]; serve
   const logs = new Map<string, string[]>();
   const agentDir = mkdtempSync(path.join(os.tmpdir(), 'distbuild-agent-'));
   const agentSocket = path.join(agentDir, 'agent.sock');
-  const server = spawn(process.execPath, [BIN, '--server', '--listen=127.0.0.1:0', '--log-level=debug', ...(options.serverArgs ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  record(logs, 'server', server);
-  const line = await waitForLine(server, /listening on/, 'the server');
-  const port = Number(/:(\d+)$/.exec(line)?.[1]);
+  const startServer = async (port: number, name: string): Promise<{ child: ChildProcess; port: number }> => {
+    const child = spawn(process.execPath, [BIN, '--server', `--listen=127.0.0.1:${port}`, '--log-level=debug', ...(options.serverArgs ?? [])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    record(logs, name, child);
+    const line = await waitForLine(child, /listening on/, 'the server');
+    return { child, port: Number(/:(\d+)$/.exec(line)?.[1]) };
+  };
+  const first = await startServer(0, 'server');
+  const server = first.child;
+  const port = first.port;
+  let restarts = 0;
   const addr = `127.0.0.1:${port}`;
   const workers = new Map<string, ChildProcess>();
 
@@ -111,8 +120,12 @@ export async function startFarm(options: { workers: readonly WorkerSpec[]; serve
     launcherArgs(mount, extra = []) {
       return [BIN, `--server-addr=${addr}`, `--fs-mount=${mount}`, `--agent-socket=${agentSocket}`, ...extra];
     },
+    async restartServer() {
+      const next = await startServer(port, `server-${++restarts}`);
+      farm.server = next.child;
+    },
     async stop() {
-      const all = [...workers.values(), server];
+      const all = [...workers.values(), farm.server];
       for (const child of all) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await Promise.all(all.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
       try {

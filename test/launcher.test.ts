@@ -43,6 +43,7 @@ t.test('a compile error is returned unchanged, once, and not held against the wo
   t.equal(after.totals.compileErrors - before.totals.compileErrors, 1, 'counted as a compile error');
   t.equal(after.totals.retries, before.totals.retries, 'not retried');
   t.equal(after.workers[0]?.failed, 0, 'the worker is not blamed');
+  t.equal(after.workers[0]?.circuit, 'closed', "the worker's circuit stays closed");
   const attempts = (farm.logs.get('w1') ?? []).join('').split('\n').filter((l) => /ran `gcc -c bad\.c/.test(l));
   t.equal(attempts.length, 1, 'the worker ran it once');
 });

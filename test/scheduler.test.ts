@@ -17,7 +17,7 @@ interface TestWorker {
 }
 
 function setup(maxDelayMs = 10_000): { scheduler: Scheduler; worker: (name: string, o?: { slots?: number; link?: boolean; memory?: number }) => TestWorker } {
-  const scheduler = createScheduler({ logger, maxAttempts: 3, jobTimeoutMs: 1000, queueTimeoutMs: 60_000, retentionMs: 60_000, localityMaxDelayMs: maxDelayMs });
+  const scheduler = createScheduler({ logger, maxAttempts: 3, jobTimeoutMs: 1000, queueTimeoutMs: 60_000, retentionMs: 60_000, localityMaxDelayMs: maxDelayMs, registrationGraceMs: 0 });
   const worker = (name: string, o: { slots?: number; link?: boolean; memory?: number } = {}): TestWorker => {
     const outbox = createChannel<ServerMessage>();
     const assigned: string[] = [];

@@ -16,6 +16,8 @@ export interface JobQueue {
    * warm directories; else one in a directory no worker is warm for; else the oldest compile.
    */
   pickFor(worker: WorkerSession, index: LocalityIndex, now: number, maxDelayMs: number): JobRecord | undefined;
+  /** Every queued job. */
+  all(): JobRecord[];
   /** Queued jobs that have waited longer than `timeoutMs`. */
   expired(now: number, timeoutMs: number): JobRecord[];
 }
@@ -94,6 +96,7 @@ export function createJobQueue(): JobQueue {
       }
       return take(head);
     },
+    all: () => [...links, ...retries, ...compiles],
     expired(now, timeoutMs) {
       const out: JobRecord[] = [];
       for (const set of [links, retries, compiles]) {

@@ -25,6 +25,8 @@ export interface SchedulerOptions {
   readonly cancelGraceMs?: number;
   /** How long an attempt's lease lasts without renewal (default 30 s). */
   readonly leaseMs?: number;
+  /** After start-up, how long jobs wait for workers to (re-)register before "no eligible worker" (default 15 s). */
+  readonly registrationGraceMs?: number;
 }
 
 /** Totals plus the locality counters. */
@@ -58,7 +60,10 @@ export interface Scheduler {
 }
 
 export function createScheduler(given: SchedulerOptions): Scheduler {
-  const options = { leaseMs: 30_000, ...given };
+  const options = { leaseMs: 30_000, registrationGraceMs: 15_000, ...given };
+  const startedAt = Date.now();
+  /** Just after a (re)start, workers are still reconnecting: wait for them rather than fail. */
+  const inGrace = (now: number): boolean => now - startedAt < options.registrationGraceMs;
   const { logger } = options;
   const pool = createWorkerPool();
   const locality = createLocalityIndex();
@@ -194,7 +199,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       const invalid = validateJob(job);
       if (invalid !== undefined) {
         fail(record, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', invalid);
-      } else if (!pool.anyEligible(isLink(record))) {
+      } else if (!pool.anyEligible(isLink(record)) && !inGrace(Date.now())) {
         const what = isLink(record) ? 'link-capable worker' : 'worker';
         fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_NO_ELIGIBLE_WORKER', `no ${what} is registered with the server`);
       } else {
@@ -309,6 +314,13 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
           pool.refresh(worker);
         }
         fill(worker);
+      }
+      if (!inGrace(now)) {
+        for (const record of queue.all()) {
+          if (pool.anyEligible(isLink(record))) continue;
+          queue.remove(record);
+          fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_NO_ELIGIBLE_WORKER', `no ${isLink(record) ? 'link-capable ' : ''}worker is registered with the server`);
+        }
       }
       for (const record of queue.expired(now, options.queueTimeoutMs)) {
         queue.remove(record);

@@ -15,7 +15,7 @@ export interface JobQueue {
    * else the oldest compile if it has waited `maxDelayMs`; else a compile in one of the worker's
    * warm directories; else one in a directory no worker is warm for; else the oldest compile.
    */
-  pickFor(worker: WorkerSession, index: LocalityIndex, now: number, maxDelayMs: number): JobRecord | undefined;
+  pickFor(worker: WorkerSession, index: LocalityIndex, now: number, maxDelayMs: number, othersCanRun: (r: JobRecord) => boolean): JobRecord | undefined;
   /** Every queued job. */
   all(): JobRecord[];
   /** Queued jobs that have waited longer than `timeoutMs`. */
@@ -72,9 +72,10 @@ export function createJobQueue(): JobQueue {
     get size() {
       return links.size + retries.size + compiles.size;
     },
-    pickFor(worker, index, now, maxDelayMs) {
+    pickFor(worker, index, now, maxDelayMs, othersCanRun) {
       if (worker.registration.canLink && links.size > 0) return take(first(links));
-      for (const r of retries) if (!r.avoid.has(worker.id)) return take(r);
+      // A retry avoids the workers it failed on, unless no other worker could take it.
+      for (const r of retries) if (!r.avoid.has(worker.id) || !othersCanRun(r)) return take(r);
       const head = first(compiles);
       if (head === undefined) return undefined;
       if (now - head.queuedAt >= maxDelayMs) return take(head);

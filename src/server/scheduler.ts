@@ -140,7 +140,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
   function fill(worker: WorkerSession): void {
     const now = Date.now();
     while (freeSlots(worker) > 0 && queue.size > 0) {
-      const record = queue.pickFor(worker, locality, now, options.localityMaxDelayMs);
+      const record = queue.pickFor(worker, locality, now, options.localityMaxDelayMs, (r) => pool.eligibleCount(isLink(r)) > r.avoid.size);
       if (record === undefined) return;
       assign(record, worker);
     }

@@ -1,5 +1,6 @@
 // The distbuild server: serves the Scheduler service and owns the scheduler's lifecycle.
 import { createServer as createGrpcServer } from 'nice-grpc';
+import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
@@ -16,10 +17,7 @@ export interface ServerOptions {
 }
 
 /** The lifecycle: running → draining → stopped. */
-export type ServerLifecycle =
-  | { readonly state: 'running' }
-  | { readonly state: 'draining'; readonly since: number }
-  | { readonly state: 'stopped' };
+export type ServerLifecycle = Lifecycle;
 
 export interface DistbuildServer {
   /** The port actually bound (useful with port 0). */

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { createChannel as createGrpcChannel, createClient, waitForChannelReady } from 'nice-grpc';
 import PQueue from 'p-queue';
 import { createChannel } from '../common/channel.js';
+import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { distbuildVersion } from '../common/version.js';
 import { PROTOCOL_VERSION, type Assignment, type CommitAttempt, type Compiler, type WorkerMessage } from '../protocol/messages.js';
@@ -26,10 +27,7 @@ export interface WorkerOptions {
 }
 
 /** The lifecycle: running → draining → stopped. */
-export type WorkerLifecycle =
-  | { readonly state: 'running' }
-  | { readonly state: 'draining'; readonly since: number }
-  | { readonly state: 'stopped' };
+export type WorkerLifecycle = Lifecycle;
 
 export interface Worker {
   lifecycle(): WorkerLifecycle;

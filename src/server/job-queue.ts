@@ -3,8 +3,10 @@ import type { JobRecord } from './job-record.js';
 import type { LocalityIndex } from './locality-index.js';
 import type { WorkerSession } from './worker-session.js';
 
-/** How many queued compiles a free worker looks through for one that no other worker is warm for. */
-const COLD_SCAN = 64;
+/** How many queued directories a free worker looks through for one that no worker is warm in. */
+const COLD_SCAN = 256;
+/** How many of the oldest queued directories a free worker checks against its reported ones. */
+const WARM_SCAN = 64;
 
 export interface JobQueue {
   push(record: JobRecord, retry: boolean): void;
@@ -12,8 +14,9 @@ export interface JobQueue {
   readonly size: number;
   /**
    * The job a free worker should take next: the oldest link (if it links); else the oldest retry;
-   * else the oldest compile if it has waited `maxDelayMs`; else a compile in one of the worker's
-   * warm directories; else one in a directory no worker is warm for; else the oldest compile.
+   * else the oldest compile if younger jobs have been taken over it for `maxDelayMs` (the bound on
+   * locality's reordering); else a compile in one of the worker's warm directories; else one in a
+   * directory no worker is warm for; else the oldest compile.
    */
   pickFor(worker: WorkerSession, index: LocalityIndex, now: number, maxDelayMs: number, othersCanRun: (r: JobRecord) => boolean): JobRecord | undefined;
   /** Every queued job. */
@@ -52,6 +55,34 @@ export function createJobQueue(): JobQueue {
     return had;
   }
 
+
+  /** A compile in one of the worker's warm directories, else one no worker is warm for, else the head. */
+  function pickByLocality(worker: WorkerSession, index: LocalityIndex, head: JobRecord): JobRecord {
+    // Warm: the directories of its latest jobs first, newest first; then the oldest queued
+    // directories it reported. Both scans are bounded, so a pick costs O(1) in farm size.
+    const recent = index.recentOf(worker);
+    for (let i = recent.length - 1; i >= 0; i--) {
+      const set = byDir.get(recent[i] ?? '');
+      const r = set === undefined ? undefined : first(set);
+      if (r !== undefined) return r;
+    }
+    let warmScanned = 0;
+    for (const [dir, set] of byDir) {
+      if (++warmScanned > WARM_SCAN) break;
+      const r = first(set);
+      if (r !== undefined && index.has(worker, dir)) return r;
+    }
+    // Cold: a directory nobody is warm in costs every worker the same. Queued directories
+    // are in queue order, so this finds the oldest such job.
+    let scanned = 0;
+    for (const [dir, set] of byDir) {
+      if (++scanned > COLD_SCAN) break;
+      const r = first(set);
+      if (r !== undefined && (index.workersIn(dir)?.size ?? 0) === 0) return r;
+    }
+    return head;
+  }
+
   return {
     push(r, retry) {
       if (r.job.kind === 'JOB_KIND_LINK') {
@@ -78,24 +109,11 @@ export function createJobQueue(): JobQueue {
       for (const r of retries) if (!r.avoid.has(worker.id) || !othersCanRun(r)) return take(r);
       const head = first(compiles);
       if (head === undefined) return undefined;
-      if (now - head.queuedAt >= maxDelayMs) return take(head);
-      // Warm: look up the smaller of the worker's directories and the queued ones.
-      if (index.dirCount(worker) <= byDir.size) {
-        for (const dir of index.dirsOf(worker)) {
-          const set = byDir.get(dir);
-          if (set !== undefined) return take(first(set));
-        }
-      } else {
-        for (const [dir, set] of byDir) if (index.has(worker, dir)) return take(first(set));
-      }
-      // Cold: a directory nobody is warm for costs every worker the same.
-      let scanned = 0;
-      for (const r of compiles) {
-        if (++scanned > COLD_SCAN) break;
-        const dir = primaryDir(r);
-        if (dir === undefined || (index.workersIn(dir)?.size ?? 0) === 0) return take(r);
-      }
-      return take(head);
+      // The bound: the oldest job is passed over for locality for at most maxDelayMs.
+      if (maxDelayMs <= 0 || (head.passedOverAt !== undefined && now - head.passedOverAt >= maxDelayMs)) return take(head);
+      const pick = pickByLocality(worker, index, head);
+      if (pick !== head) head.passedOverAt ??= now;
+      return take(pick);
     },
     all: () => [...links, ...retries, ...compiles],
     expired(now, timeoutMs) {

@@ -22,6 +22,8 @@ export interface JobRecord {
   state: JobState;
   /** When it (re-)entered the queue. */
   queuedAt: number;
+  /** When a free worker first took a younger job over it (locality), if one has. */
+  passedOverAt: number | undefined;
   attemptNo: number;
   current: RunningAttempt | undefined;
   readonly failures: AttemptFailure[];
@@ -38,6 +40,7 @@ export function createJobRecord(job: Job, now: number): JobRecord {
     submittedAt: now,
     state: 'queued',
     queuedAt: now,
+    passedOverAt: undefined,
     attemptNo: 0,
     current: undefined,
     failures: [],

@@ -18,12 +18,18 @@ export interface LocalityIndex {
   dirsOf(worker: WorkerSession): Iterable<string>;
   dirCount(worker: WorkerSession): number;
   has(worker: WorkerSession, dir: string): boolean;
+  /** The source directories of the worker's latest assignments, newest last (at most RECENT). */
+  recentOf(worker: WorkerSession): readonly string[];
 }
+
+/** How many recent source directories are kept per worker for the queue's warm lookup. */
+const RECENT = 32;
 
 export function createLocalityIndex(): LocalityIndex {
   const byDir = new Map<string, Set<WorkerSession>>();
   /** worker → its dirs in recency order (Map insertion order; re-inserted on touch). */
   const byWorker = new Map<WorkerSession, Map<string, true>>();
+  const recent = new Map<WorkerSession, string[]>();
 
   const dirsFor = (w: WorkerSession): Map<string, true> => {
     let dirs = byWorker.get(w);
@@ -72,11 +78,25 @@ export function createLocalityIndex(): LocalityIndex {
     },
     touch(w, dirs) {
       for (const dir of dirs) add(w, dir);
+      const primary = dirs[0];
+      if (primary === undefined) return;
+      let list = recent.get(w);
+      if (list === undefined) {
+        list = [];
+        recent.set(w, list);
+      }
+      const at = list.lastIndexOf(primary);
+      if (at === list.length - 1 && at >= 0) return;
+      if (at >= 0) list.splice(at, 1);
+      list.push(primary);
+      if (list.length > RECENT) list.shift();
     },
     removeWorker(w) {
       clear(w);
       byWorker.delete(w);
+      recent.delete(w);
     },
+    recentOf: (w) => recent.get(w) ?? [],
     workersIn: (dir) => byDir.get(dir),
     dirsOf: (w) => byWorker.get(w)?.keys() ?? [],
     dirCount: (w) => byWorker.get(w)?.size ?? 0,

@@ -6,7 +6,7 @@ import type { WorkerSession } from './worker-session.js';
 /** How many queued directories a free worker looks through for one that no worker is warm in. */
 const COLD_SCAN = 256;
 /** How many of the oldest queued directories a free worker checks against its reported ones. */
-const WARM_SCAN = 64;
+const WARM_SCAN = 8;
 
 export interface JobQueue {
   push(record: JobRecord, retry: boolean): void;

@@ -23,7 +23,7 @@ export interface LocalityIndex {
 }
 
 /** How many recent source directories are kept per worker for the queue's warm lookup. */
-const RECENT = 32;
+const RECENT = 16;
 
 export function createLocalityIndex(): LocalityIndex {
   const byDir = new Map<string, Set<WorkerSession>>();
@@ -48,7 +48,6 @@ export function createLocalityIndex(): LocalityIndex {
       set = new Set();
       byDir.set(dir, set);
     }
-    set.delete(w);
     set.add(w);
     if (dirs.size > MAX_DIRS_PER_WORKER) {
       const oldest = dirs.keys().next().value;

@@ -56,11 +56,9 @@ if(DISTBUILD_ENABLE)
   endif()
   list(APPEND _distbuild_flags ${DISTBUILD_EXTRA_ARGS})
 
-  get_property(_distbuild_languages GLOBAL PROPERTY ENABLED_LANGUAGES)
+  # Both languages, enabled or not yet: a project may enable_language(CXX) later, and these
+  # variables are read when targets are made (CMake's own rule defaults never override them).
   foreach(_lang C CXX)
-    if(NOT _lang IN_LIST _distbuild_languages)
-      continue()
-    endif()
     set(CMAKE_${_lang}_COMPILER_LAUNCHER "${DISTBUILD_EXECUTABLE};--compiler;${_distbuild_flags};--")
     set(CMAKE_${_lang}_LINKER_LAUNCHER "${DISTBUILD_EXECUTABLE};--linker;${_distbuild_flags};--")
     if(DISTBUILD_ARCHIVES)

@@ -1,0 +1,198 @@
+// The benchmark: runs each metric several times, prints medians against targets, writes test-artifacts/bench.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from '../helpers/farm.js';
+import { measureCpu, measureLatency, measureRss, startClientFarm, type ClientFarm } from './client-metrics.js';
+import { measureRealBuild, startRealBuild, type RealBuild } from './real-build.js';
+import { localityRandom, localityScheduler, measureThroughput, THROUGHPUT_DEFAULTS } from './scheduler-metrics.js';
+import { median } from './stats.js';
+
+interface Target {
+  readonly op: '<=' | '>=';
+  readonly value: number;
+}
+
+interface Row {
+  readonly metric: number;
+  readonly name: string;
+  readonly unit: string;
+  readonly runs: number[];
+  readonly target?: Target;
+  /** Per-run supporting numbers (not judged). */
+  readonly details: Record<string, number[]>;
+}
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
+const onlyArg = args.find((a) => a.startsWith('--only='));
+const only = onlyArg === undefined ? [1, 2, 3, 4, 5, 6] : onlyArg.slice('--only='.length).split(',').map(Number);
+const runsArg = args.find((a) => a.startsWith('--runs='));
+const RUNS = Math.max(1, Number(runsArg?.slice('--runs='.length) ?? 5));
+const RUNS_REAL = quick ? 1 : RUNS;
+const want = (m: number): boolean => only.includes(m);
+
+const rows: Row[] = [];
+function row(metric: number, name: string, unit: string, target?: Target): Row {
+  const r: Row = { metric, name, unit, runs: [], target, details: {} };
+  rows.push(r);
+  return r;
+}
+function detail(r: Row, key: string, value: number): void {
+  (r.details[key] ??= []).push(value);
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+async function cleanup(): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) await c().catch((err: unknown) => console.error('cleanup failed:', err));
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+const log = (msg: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+};
+
+async function clientMetrics(): Promise<void> {
+  const cpu = want(1) ? row(1, 'client CPU per remote job ÷ node -e 0', 'ratio', { op: '<=', value: 1.25 }) : undefined;
+  const rss = want(2) ? row(2, 'launcher peak RSS waiting on a job', 'MiB', { op: '<=', value: 45 }) : undefined;
+  const p50 = want(3) ? row(3, 'added latency per job, p50', 'ms', { op: '<=', value: 5 }) : undefined;
+  const p99 = want(3) ? row(3, 'added latency per job, p99', 'ms', { op: '<=', value: 20 }) : undefined;
+  const cf: ClientFarm = await startClientFarm();
+  cleanups.push(() => cf.stop());
+  for (let run = 1; run <= RUNS; run++) {
+    if (cpu !== undefined) {
+      const c = await measureCpu(cf);
+      cpu.runs.push(c.ratio);
+      detail(cpu, 'launcher CPU ms/job', c.launcherMs);
+      detail(cpu, 'agent CPU ms/job', c.agentMs);
+      detail(cpu, 'node -e 0 CPU ms', c.baselineMs);
+      detail(cpu, 'local-fallback launcher CPU ms', c.localLauncherMs);
+      log(`1 run ${run}: ratio ${c.ratio.toFixed(3)} (launcher ${c.launcherMs.toFixed(1)} + agent ${c.agentMs.toFixed(1)} ms vs ${c.baselineMs.toFixed(1)} ms)`);
+    }
+    if (rss !== undefined) {
+      const r = await measureRss(cf);
+      rss.runs.push(r.launcherMiB);
+      detail(rss, 'node idle VmHWM MiB', r.nodeMiB);
+      log(`2 run ${run}: launcher ${r.launcherMiB.toFixed(1)} MiB (node idle ${r.nodeMiB.toFixed(1)} MiB)`);
+    }
+    if (p50 !== undefined && p99 !== undefined) {
+      const l = await measureLatency(cf);
+      p50.runs.push(l.p50Ms);
+      p99.runs.push(l.p99Ms);
+      detail(p50, 'node -e 0 median ms', l.nodeMedianMs);
+      detail(p50, 'launcher median ms', l.launcherMedianMs);
+      detail(p50, 'local-fallback launcher median ms', l.localLauncherMedianMs);
+      log(`3 run ${run}: p50 ${l.p50Ms.toFixed(2)} ms, p99 ${l.p99Ms.toFixed(2)} ms (node ${l.nodeMedianMs.toFixed(1)}, launcher ${l.launcherMedianMs.toFixed(1)})`);
+    }
+  }
+  await cleanup();
+}
+
+function schedulerThroughput(): void {
+  const r = row(4, `scheduler assignments/s, ${THROUGHPUT_DEFAULTS.workers} workers × ${THROUGHPUT_DEFAULTS.dirsPerWorker} dirs`, '/s', { op: '>=', value: 50_000 });
+  for (let run = 1; run <= RUNS; run++) {
+    const t = measureThroughput({ ...THROUGHPUT_DEFAULTS, seed: run });
+    r.runs.push(t.perSecond);
+    detail(r, 'elapsed ms', t.elapsedMs);
+    detail(r, 'assignments per CPU-second', t.assignments / (t.cpuMs / 1000));
+    detail(r, 'locality hit rate %', t.hitRate * 100);
+    log(`4 run ${run}: ${Math.round(t.perSecond)}/s (${t.assignments} in ${t.elapsedMs.toFixed(0)} ms)`);
+  }
+}
+
+function locality(): void {
+  const base = { dirs: 50, filesPerDir: 20, workers: 8, slots: 2 };
+  for (const j of [200, base.workers * base.slots]) {
+    const s = row(5, `locality hit rate, scheduler, -j${j}`, '%', { op: '>=', value: 90 });
+    const r = row(5, `locality hit rate, random placement, -j${j}`, '%');
+    for (let run = 1; run <= RUNS; run++) {
+      const o = { ...base, jobsOutstanding: j, seed: run };
+      const a = localityScheduler(o);
+      const b = localityRandom(o);
+      detail(s, 'hit % with unbounded locality_max_delay', localityScheduler({ ...o, localityMaxDelayMs: Number.MAX_SAFE_INTEGER }).hitRate * 100);
+      s.runs.push(a.hitRate * 100);
+      r.runs.push(b.hitRate * 100);
+      detail(s, 'makespan virtual ms', a.makespanMs);
+      detail(r, 'makespan virtual ms', b.makespanMs);
+    }
+  }
+}
+
+async function realBuild(): Promise<void> {
+  const j2 = row(6, 'c-ares clean build, farm -j2 ÷ plain -j2', 'ratio', { op: '<=', value: 1.1 });
+  const j4 = row(6, 'c-ares clean build, farm -j4 ÷ plain -j2', 'ratio');
+  const rb: RealBuild = await startRealBuild();
+  cleanups.push(() => rb.stop());
+  for (let run = 1; run <= RUNS_REAL; run++) {
+    const b = await measureRealBuild(rb);
+    j2.runs.push(b.farmJ2.seconds / b.plain.seconds);
+    j4.runs.push(b.farmJ4.seconds / b.plain.seconds);
+    detail(j2, 'plain s', b.plain.seconds);
+    detail(j2, 'farm -j2 s', b.farmJ2.seconds);
+    detail(j2, 'remote jobs', b.farmJ2.remote);
+    detail(j2, 'local jobs', b.farmJ2.local);
+    detail(j2, 'ninja steps', b.farmJ2.steps);
+    detail(j4, 'farm -j4 s', b.farmJ4.seconds);
+    detail(j4, 'local jobs', b.farmJ4.local);
+    log(`6 run ${run}: plain ${b.plain.seconds.toFixed(1)} s, farm -j2 ${b.farmJ2.seconds.toFixed(1)} s (${b.farmJ2.remote} remote, ${b.farmJ2.local} local), farm -j4 ${b.farmJ4.seconds.toFixed(1)} s`);
+  }
+  await cleanup();
+}
+
+const fmt = (v: number, unit: string): string => {
+  if (!Number.isFinite(v)) return String(v);
+  if (unit === '/s') return Math.round(v).toLocaleString('en-US');
+  if (unit === 'ratio') return v.toFixed(3);
+  return v.toFixed(unit === 'ms' ? 2 : 1);
+};
+const passes = (r: Row): boolean | undefined => {
+  if (r.target === undefined) return undefined;
+  const m = median(r.runs);
+  return r.target.op === '<=' ? m <= r.target.value : m >= r.target.value;
+};
+
+function printTable(): void {
+  const header = ['#', 'metric', 'median', 'runs', 'target', 'result'];
+  const body = rows.map((r) => {
+    const pass = passes(r);
+    return [
+      String(r.metric), r.name, `${fmt(median(r.runs), r.unit)} ${r.unit}`, r.runs.map((v) => fmt(v, r.unit)).join(' '),
+      r.target === undefined ? '-' : `${r.target.op} ${fmt(r.target.value, r.unit)}`, pass === undefined ? 'info' : pass ? 'PASS' : 'FAIL',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+  console.log('\nDetails (median over runs):');
+  for (const r of rows) {
+    const parts = Object.entries(r.details).map(([k, v]) => `${k} ${fmt(median(v), '')}`);
+    if (parts.length > 0) console.log(`  ${r.metric} ${r.name}: ${parts.join(', ')}`);
+  }
+}
+
+try {
+  log(`runs: ${RUNS} (metric 6: ${RUNS_REAL}); metrics ${only.join(',')}; ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (want(1) || want(2) || want(3)) await clientMetrics();
+  if (want(4)) schedulerThroughput();
+  if (want(5)) locality();
+  if (want(6)) await realBuild();
+} catch (err) {
+  console.error('bench failed:', err);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
+printTable();
+const out = path.join(ROOT, 'test-artifacts', 'bench.json');
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify({
+  date: new Date().toISOString(), quick, runs: RUNS, runsRealBuild: RUNS_REAL, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(),
+  results: rows.map((r) => ({ ...r, median: median(r.runs), pass: passes(r) ?? null })),
+}, null, 2)}\n`);
+console.log(`\nwrote ${out}`);

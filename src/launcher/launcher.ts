@@ -22,7 +22,17 @@ export interface LauncherIo {
   readonly cwd: string;
 }
 
-const defaultIo = (): LauncherIo => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+/** The process's own stdio, opened only when first written: most jobs print nothing. */
+const defaultIo = (): LauncherIo => ({
+  get stdout() {
+    return process.stdout;
+  },
+  get stderr() {
+    return process.stderr;
+  },
+  env: process.env,
+  cwd: process.cwd(),
+});
 
 /** A job id unique across hosts and time, without loading node:crypto on the hot path. */
 function jobId(): string {

@@ -115,3 +115,17 @@ t.test('SIGTERM to a worker drains it: the build succeeds and no job is cut off'
   t.equal(status.totals.succeeded, 8);
   t.same(status.workers.map((w) => w.name), ['staying']);
 });
+
+t.test('SIGTERM to the server lets in-flight jobs finish, then it exits', async (t) => {
+  const farm = await startFarm({ workers: [{ name: 'w1', mount, maxJobs: 4 }] });
+  t.teardown(() => farm.stop());
+  const jobs = Array.from({ length: 4 }, (_, i) => launch(farm, [FAKE_CC, '1', '-c', `s${i}.c`, '-o', `s${i}.o`]));
+  await running(farm, 4);
+  const exited = new Promise<number | null>((resolve) => farm.server.once('exit', (code) => resolve(code)));
+  farm.server.kill('SIGTERM');
+  for (const r of await Promise.all(jobs)) {
+    t.equal(r.exitCode, 0);
+    t.match(r.stderr, /\[remote w1 /, 'finished on the farm, not cut off');
+  }
+  t.equal(await exited, 0, 'the server exited cleanly after draining');
+});

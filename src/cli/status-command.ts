@@ -20,6 +20,7 @@ export async function fetchStatus(serverAddr: string, connectTimeoutMs: number):
 }
 
 export async function statusCommand(settings: Settings): Promise<number> {
+  if (settings.watch) return watchStatus(settings);
   let status: StatusReply;
   try {
     status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs);
@@ -28,5 +29,36 @@ export async function statusCommand(settings: Settings): Promise<number> {
     return 1;
   }
   process.stdout.write(settings.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+  return 0;
+}
+
+/** `--status --watch`: redraws the status every second until SIGINT or SIGTERM. */
+async function watchStatus(settings: Settings): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    while (!stop.signal.aborted) {
+      let text: string;
+      try {
+        const status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs);
+        text = settings.json ? `${JSON.stringify(status)}\n` : formatStatus(status);
+      } catch (err) {
+        text = `distbuild: ${(err as Error).message}\n`;
+      }
+      process.stdout.write(process.stdout.isTTY ? `\x1b[H\x1b[2J${text}` : text);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        stop.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   return 0;
 }

@@ -46,6 +46,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'Launchers print one line per job: where it ran, or why it ran locally.' },
   { key: 'json', type: 'boolean', default: false, roles: ['status'], inFile: false,
     description: '--status prints JSON instead of text.' },
+  { key: 'watch', type: 'boolean', default: false, roles: ['status'], inFile: false,
+    description: '--status refreshes in place every second until interrupted.' },
   { key: 'agentSocket', type: 'string', default: undefined, roles: ['launcher', 'agent'],
     description: "Unix socket of the per-user agent (default: $XDG_RUNTIME_DIR/distbuild/agent.sock, else /tmp/distbuild-$UID/agent.sock)." },
   { key: 'agentIdleTimeout', type: 'duration', default: '10m', roles: ['agent'], min: 1000,

@@ -88,6 +88,7 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     name: (out.name as string | undefined) ?? os.hostname(),
     verbose: out.verbose as boolean,
     json: out.json as boolean,
+    watch: out.watch as boolean,
     agentSocket: (out.agentSocket as string | undefined) ?? defaultAgentSocket(env),
     agentIdleTimeoutMs: duration('agentIdleTimeout'),
     jobTimeoutMs: duration('jobTimeout'),

@@ -15,6 +15,7 @@ export interface Settings {
   readonly name: string;
   readonly verbose: boolean;
   readonly json: boolean;
+  readonly watch: boolean;
   readonly agentSocket: string;
   readonly agentIdleTimeoutMs: number;
   readonly jobTimeoutMs: number;

@@ -1,5 +1,6 @@
 // The distbuild server: serves the Scheduler service and owns the scheduler's lifecycle.
 import { createServer as createGrpcServer } from 'nice-grpc';
+import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
@@ -60,6 +61,9 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
       startedAt: Date.now(),
     }),
   );
+  // grpc.health.v1: SERVING while running, NOT_SERVING once draining.
+  const health = HealthState();
+  grpcServer.add(HealthDefinition, HealthServiceImpl(health));
   const port = await grpcServer.listen(options.listen);
   const sweeper = setInterval(() => scheduler.sweep(Date.now()), Math.min(1000, Math.max(50, options.leaseMs / 4)));
   sweeper.unref();
@@ -79,6 +83,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     async drain() {
       if (lifecycle.state !== 'running') return;
       lifecycle = { state: 'draining', since: Date.now() };
+      health.setStatus('unhealthy');
       logger.info('draining: no new jobs; waiting for running and queued jobs to finish');
       while (scheduler.queuedCount() > 0 || scheduler.runningJobs(Date.now()).length > 0) {
         await new Promise((r) => setTimeout(r, 100));

@@ -14,9 +14,12 @@ export async function serverCommand(settings: Settings): Promise<number> {
     maxAttempts: settings.maxAttempts,
     leaseMs: settings.leaseTimeoutMs,
     localityMaxDelayMs: settings.localityMaxDelayMs,
+    httpPort: settings.httpPort,
+    httpHost: settings.httpHost,
   });
   const host = settings.listen.slice(0, settings.listen.lastIndexOf(':'));
   // Machine-readable: scripts and tests read the bound port from this line.
+  if (server.httpPort !== undefined) process.stdout.write(`distbuild server metrics on http://${settings.httpHost}:${server.httpPort}/metrics\n`);
   process.stdout.write(`distbuild server listening on ${host}:${server.port}\n`);
   let off = (): void => undefined;
   await new Promise<void>((resolve) => {

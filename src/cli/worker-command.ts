@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { createLogger } from '../common/logger.js';
 import type { Settings } from '../config/settings.js';
 import { findCompilers } from '../worker/capabilities.js';
-import { startWorker } from '../worker/worker.js';
+import { serveMetrics } from '../common/metrics-http.js';
+import { createWorkerMetrics } from '../worker/worker-metrics.js';
+import { startWorker, type Worker } from '../worker/worker.js';
 import { onStopSignals } from './signals.js';
 
 export async function workerCommand(settings: Settings): Promise<number> {
@@ -14,7 +16,12 @@ export async function workerCommand(settings: Settings): Promise<number> {
   }
   const compilers = await findCompilers();
   logger.info(`compilers: ${compilers.map((c) => `${c.name} (${c.version})`).join(', ') || 'none found'}`);
+  let current: Worker | undefined;
+  const metrics = createWorkerMetrics(() => ({ running: current?.running() ?? 0, max: settings.maxJobs }));
+  const http = settings.httpPort === undefined ? undefined : await serveMetrics(metrics.registry, settings.httpHost, settings.httpPort);
+  if (http !== undefined) process.stdout.write(`distbuild worker metrics on http://${settings.httpHost}:${http.port}/metrics\n`);
   const worker = startWorker({
+    metrics,
     serverAddr: settings.serverAddr,
     mount: settings.fsMount,
     name: settings.name,
@@ -34,7 +41,9 @@ export async function workerCommand(settings: Settings): Promise<number> {
       worker.stop();
     },
   );
+  current = worker;
   await worker.done;
+  http?.close();
   off();
   return 0;
 }

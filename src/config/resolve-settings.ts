@@ -83,6 +83,8 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     fsMount: path.resolve(out.fsMount as string),
     logLevel: out.logLevel as LogLevel,
     listen: out.listen as string,
+    httpPort: out.httpPort as number | undefined,
+    httpHost: out.httpHost as string,
     maxJobs: (out.maxJobs as number | undefined) ?? Math.max(1, os.availableParallelism()),
     disableLinking: out.disableLinking as boolean,
     name: (out.name as string | undefined) ?? os.hostname(),

@@ -10,6 +10,8 @@ export interface Settings {
   readonly fsMount: string;
   readonly logLevel: LogLevel;
   readonly listen: string;
+  readonly httpPort: number | undefined;
+  readonly httpHost: string;
   readonly maxJobs: number;
   readonly disableLinking: boolean;
   readonly name: string;

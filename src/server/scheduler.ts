@@ -7,6 +7,7 @@ import { createJobQueue, primaryDir } from './job-queue.js';
 import { createJobRecord, failedResult, type JobRecord } from './job-record.js';
 import { createLocalityIndex, type LocalityIndex } from './locality-index.js';
 import { chooseWorker } from './placement.js';
+import type { SchedulerEvents } from './server-metrics.js';
 import { createWorkerPool } from './worker-pool.js';
 import { freeSlots, type WorkerSession } from './worker-session.js';
 
@@ -27,6 +28,8 @@ export interface SchedulerOptions {
   readonly leaseMs?: number;
   /** After start-up, how long jobs wait for workers to (re-)register before "no eligible worker" (default 15 s). */
   readonly registrationGraceMs?: number;
+  /** Told of finished jobs, retries and placements (metrics). */
+  readonly events?: SchedulerEvents;
 }
 
 /** Totals plus the locality counters. */
@@ -87,6 +90,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     } else {
       totals.failed++;
     }
+    options.events?.finished(record, result, Date.now());
     for (const waiter of [...record.waiters]) waiter(result);
     record.waiters.clear();
   }
@@ -100,13 +104,15 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     const attemptId = randomUUID();
     const dir = primaryDir(record);
     if (dir !== undefined) {
-      if (locality.has(worker, dir)) {
+      const hit = locality.has(worker, dir);
+      if (hit) {
         totals.localityHits++;
         worker.localityHits++;
       } else {
         totals.localityMisses++;
         worker.localityMisses++;
       }
+      options.events?.placed(hit);
     }
     locality.touch(worker, record.job.dirs);
     record.attemptNo++;
@@ -164,6 +170,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     record.current = undefined;
     if (policy.retryable && record.attemptNo < options.maxAttempts && pool.anyEligible(isLink(record))) {
       totals.retries++;
+      options.events?.retried(record);
       logger.warn(`retrying ${record.summary}: attempt ${record.attemptNo} on ${worker?.name ?? '?'} failed: ${message}`);
       place(record, true);
       return;

@@ -4,7 +4,9 @@ import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-serv
 import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
+import { serveMetrics } from '../common/metrics-http.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
+import { createServerMetrics } from './server-metrics.js';
 import { createSchedulerHandlers } from './scheduler-handlers.js';
 
 export interface ServerOptions {
@@ -15,6 +17,9 @@ export interface ServerOptions {
   readonly maxAttempts: number;
   readonly leaseMs: number;
   readonly localityMaxDelayMs: number;
+  /** Serve /metrics on this port (0: any); undefined: no HTTP at all. */
+  readonly httpPort?: number | undefined;
+  readonly httpHost?: string;
 }
 
 /** The lifecycle: running → draining → stopped. */
@@ -23,6 +28,8 @@ export type ServerLifecycle = Lifecycle;
 export interface DistbuildServer {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** The HTTP (/metrics) port, if serving. */
+  readonly httpPort: number | undefined;
   readonly scheduler: Scheduler;
   lifecycle(): ServerLifecycle;
   /** Stops taking new jobs, lets running ones finish, then stops. */
@@ -34,7 +41,9 @@ export interface DistbuildServer {
 export async function startServer(options: ServerOptions): Promise<DistbuildServer> {
   const { logger } = options;
   let lifecycle: ServerLifecycle = { state: 'running' };
+  const metrics = createServerMetrics();
   const scheduler = createScheduler({
+    events: metrics.events,
     logger,
     maxAttempts: options.maxAttempts,
     jobTimeoutMs: options.jobTimeoutMs,
@@ -65,6 +74,8 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
   const health = HealthState();
   grpcServer.add(HealthDefinition, HealthServiceImpl(health));
   const port = await grpcServer.listen(options.listen);
+  metrics.attach(scheduler);
+  const http = options.httpPort === undefined ? undefined : await serveMetrics(metrics.registry, options.httpHost ?? '127.0.0.1', options.httpPort);
   const sweeper = setInterval(() => scheduler.sweep(Date.now()), Math.min(1000, Math.max(50, options.leaseMs / 4)));
   sweeper.unref();
   logger.info(`listening on ${options.listen.replace(/:0$/, '')}${options.listen.endsWith(':0') ? `:${port}` : ''}`);
@@ -73,11 +84,13 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     if (lifecycle.state === 'stopped') return;
     lifecycle = { state: 'stopped' };
     clearInterval(sweeper);
+    http?.close();
     grpcServer.forceShutdown();
   };
 
   return {
     port,
+    httpPort: http?.port,
     scheduler,
     lifecycle: () => lifecycle,
     async drain() {

@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION, type Assignment, type CommitAttempt, type Compiler, t
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 import { memoryBytes } from './capabilities.js';
 import { createDirTracker } from './dir-tracker.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 import { runAttempt } from './run-attempt.js';
 
 export interface WorkerOptions {
@@ -24,6 +25,7 @@ export interface WorkerOptions {
   readonly maxDirsTracked: number;
   readonly dirReportIntervalMs: number;
   readonly logger: Logger;
+  readonly metrics?: WorkerMetrics;
 }
 
 /** The lifecycle: running → draining → stopped. */
@@ -31,6 +33,8 @@ export type WorkerLifecycle = Lifecycle;
 
 export interface Worker {
   lifecycle(): WorkerLifecycle;
+  /** Attempts running (or waiting to publish) now. */
+  running(): number;
   /** Takes no new jobs, finishes the running ones, then stops. */
   drain(): Promise<void>;
   /** Stops at once, killing running commands. */
@@ -109,6 +113,7 @@ export function startWorker(options: WorkerOptions): Worker {
     {
       const run = await runAttempt(assign, { mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: MAX_OUTPUT_BYTES });
       const result = run.result;
+      options.metrics?.attemptDone(assign.job.kind, result);
       const command = assign.job.argv.join(' ');
       logger.debug(
         `ran \`${command.length > 300 ? `${command.slice(0, 300)}…` : command}\` in ${assign.job.cwd || '.'} (attempt ${assign.attempt}, ${assign.attemptId}): ` +
@@ -217,6 +222,7 @@ export function startWorker(options: WorkerOptions): Worker {
 
   return {
     lifecycle: () => lifecycle,
+    running: () => running.size,
     async drain() {
       if (lifecycle.state !== 'running') return;
       lifecycle = { state: 'draining', since: Date.now() };

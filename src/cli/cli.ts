@@ -51,6 +51,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const mode = modes[0] as Mode;
 
   let settings: Settings;
+  let reload: () => Promise<Settings>;
   try {
     const flags = new Map<string, unknown>();
     for (const spec of OPTION_SPECS) {
@@ -58,8 +59,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (v !== undefined) flags.set(spec.key, typeof v === 'number' ? String(v) : v);
     }
     const explicit = flags.get('config') ?? process.env.DISTBUILD_CONFIG;
-    const files = await readConfigFiles(typeof explicit === 'string' ? explicit : undefined, process.env);
-    settings = resolveSettings([flagSource(flags), envSource(process.env), ...files]);
+    /** Settings read afresh (for hot reload): the same flags and env over the files as they are now. */
+    reload = async () => resolveSettings([flagSource(flags), envSource(process.env), ...(await readConfigFiles(typeof explicit === 'string' ? explicit : undefined, process.env))]);
+    settings = await reload();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`distbuild: ${err.message}\n`);
@@ -72,7 +74,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     case 'server':
       return (await import('./server-command.js')).serverCommand(settings);
     case 'worker':
-      return (await import('./worker-command.js')).workerCommand(settings);
+      return (await import('./worker-command.js')).workerCommand(settings, reload);
     case 'agent':
       return (await import('./agent-command.js')).agentCommand(settings);
     case 'status':

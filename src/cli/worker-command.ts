@@ -4,11 +4,12 @@ import { createLogger } from '../common/logger.js';
 import type { Settings } from '../config/settings.js';
 import { findCompilers } from '../worker/capabilities.js';
 import { serveMetrics } from '../common/metrics-http.js';
+import { watchConfig } from './watch-config.js';
 import { createWorkerMetrics } from '../worker/worker-metrics.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import { onStopSignals } from './signals.js';
 
-export async function workerCommand(settings: Settings): Promise<number> {
+export async function workerCommand(settings: Settings, reload?: () => Promise<Settings>): Promise<number> {
   const logger = createLogger({ level: settings.logLevel, role: `worker ${settings.name}` });
   if (!existsSync(settings.fsMount)) {
     process.stderr.write(`distbuild: the mount ${settings.fsMount} does not exist on this host; mount the shared filesystem there or pass --fs-mount=DIR\n`);
@@ -42,7 +43,12 @@ export async function workerCommand(settings: Settings): Promise<number> {
     },
   );
   current = worker;
+  const watcher = reload === undefined ? undefined : watchConfig(settings, reload, logger, (next) => {
+    worker.setMaxJobs(next.maxJobs);
+    logger.level = next.logLevel;
+  });
   await worker.done;
+  await watcher?.close();
   http?.close();
   off();
   return 0;

@@ -35,6 +35,8 @@ export interface Worker {
   lifecycle(): WorkerLifecycle;
   /** Attempts running (or waiting to publish) now. */
   running(): number;
+  /** Changes how many jobs it runs at once, and tells the server. */
+  setMaxJobs(maxJobs: number): void;
   /** Takes no new jobs, finishes the running ones, then stops. */
   drain(): Promise<void>;
   /** Stops at once, killing running commands. */
@@ -49,7 +51,8 @@ export function startWorker(options: WorkerOptions): Worker {
   const { logger } = options;
   let lifecycle: WorkerLifecycle = { state: 'running' };
   const stopController = new AbortController();
-  const queue = new PQueue({ concurrency: options.maxJobs });
+  let maxJobs = options.maxJobs;
+  const queue = new PQueue({ concurrency: maxJobs });
   /** attempt id → its cancel controller. */
   const running = new Map<string, AbortController>();
   /** attempt id → resolves the wait for its CommitAttempt. */
@@ -151,7 +154,7 @@ export function startWorker(options: WorkerOptions): Worker {
         msg: 'register',
         register: {
           name: options.name,
-          maxJobs: options.maxJobs,
+          maxJobs,
           canLink: options.canLink,
           compilers: [...options.compilers],
           memoryTotalBytes: mem.total,
@@ -167,7 +170,7 @@ export function startWorker(options: WorkerOptions): Worker {
       for await (const message of client.work(outbox, { signal: stopController.signal })) {
         switch (message.msg) {
           case 'registered':
-            logger.info(`registered with ${options.serverAddr} as ${options.name} (${options.maxJobs} slots, ${options.canLink ? 'links' : 'no links'})`);
+            logger.info(`registered with ${options.serverAddr} as ${options.name} (${maxJobs} slots, ${options.canLink ? 'links' : 'no links'})`);
             backoffMs = 0;
             leaseMs = message.registered.leaseMs > 0 ? message.registered.leaseMs : leaseMs;
             if (renewTimer !== undefined) clearInterval(renewTimer);
@@ -223,6 +226,13 @@ export function startWorker(options: WorkerOptions): Worker {
   return {
     lifecycle: () => lifecycle,
     running: () => running.size,
+    setMaxJobs(n) {
+      if (n === maxJobs) return;
+      logger.info(`max_jobs changed from ${maxJobs} to ${n}`);
+      maxJobs = n;
+      queue.concurrency = n;
+      outbox.push({ msg: 'update', update: { state: lifecycle.state === 'draining' ? 'WORKER_STATE_DRAINING' : 'WORKER_STATE_RUNNING', maxJobs: n } });
+    },
     async drain() {
       if (lifecycle.state !== 'running') return;
       lifecycle = { state: 'draining', since: Date.now() };

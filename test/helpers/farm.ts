@@ -14,6 +14,7 @@ export interface WorkerSpec {
   readonly name: string;
   /** The worker's own path to the mount. */
   readonly mount: string;
+  /** Slots (default 1); 0 passes no --max-jobs flag, so a config file decides. */
   readonly maxJobs?: number;
   readonly disableLinking?: boolean;
   /** Extra flags. */
@@ -107,7 +108,7 @@ export async function startFarm(options: { workers: readonly WorkerSpec[]; serve
     status: () => fetchStatus(addr, 5000),
     async startWorker(spec) {
       const argv = [
-        process.execPath, BIN, '--worker', `--server-addr=${addr}`, `--fs-mount=${spec.mount}`, `--max-jobs=${spec.maxJobs ?? 1}`,
+        process.execPath, BIN, '--worker', `--server-addr=${addr}`, `--fs-mount=${spec.mount}`, ...(spec.maxJobs === 0 ? [] : [`--max-jobs=${spec.maxJobs ?? 1}`]),
         `--name=${spec.name}`, '--log-level=debug', ...(spec.disableLinking === true ? ['--disable-linking'] : []), ...(spec.args ?? []),
       ];
       const full = spec.wrap !== undefined ? spec.wrap(argv) : argv;

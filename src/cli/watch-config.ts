@@ -1,0 +1,25 @@
+// Hot reload: watches the TOML config files with chokidar and applies the settings that can change live.
+import chokidar, { type FSWatcher } from 'chokidar';
+import type { Logger } from '../common/logger.js';
+import { defaultConfigPaths } from '../config/resolve-settings.js';
+import type { Settings } from '../config/settings.js';
+
+/** Calls `apply` with freshly resolved settings after each change to the config file(s). */
+export function watchConfig(settings: Settings, reload: () => Promise<Settings>, logger: Logger, apply: (next: Settings) => void): FSWatcher {
+  const files = settings.config !== undefined ? [settings.config] : defaultConfigPaths(process.env);
+  const watcher = chokidar.watch(files, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
+  let timer: NodeJS.Timeout | undefined;
+  watcher.on('all', () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => {
+      reload().then(
+        (next) => {
+          logger.info(`reloaded ${files.join(', ')}`);
+          apply(next);
+        },
+        (err: unknown) => logger.error(`not reloading: ${(err as Error).message}; keeping the current settings`),
+      );
+    }, 50);
+  });
+  return watcher;
+}

@@ -24,6 +24,7 @@ export interface AgentOptions {
   readonly batchTimeoutMs: number;
   readonly reconnectTimeoutMs: number;
   readonly logger: Logger;
+  readonly token?: string | undefined;
 }
 
 export interface Agent {
@@ -79,6 +80,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         serverAddr: req.serverAddr,
         connectTimeoutMs: req.connectTimeoutMs,
         reconnectTimeoutMs: options.reconnectTimeoutMs,
+        token: options.token,
         batchSize: options.batchSize,
         batchTimeoutMs: options.batchTimeoutMs,
         logger,

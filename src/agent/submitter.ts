@@ -1,5 +1,6 @@
 // Submits jobs to one server over one channel: batches what arrives while a send is under way.
 import { ClientError, Status, createChannel, createClient, waitForChannelReady } from 'nice-grpc';
+import { authCallOptions } from '../common/auth.js';
 import type { Logger } from '../common/logger.js';
 import { PROTOCOL_VERSION, type Job, type JobResult } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
@@ -19,6 +20,8 @@ export interface SubmitterOptions {
   /** Longest a job waits for its batch to fill while another send is under way. */
   readonly batchTimeoutMs: number;
   readonly logger: Logger;
+  /** Sent with every RPC. */
+  readonly token?: string | undefined;
 }
 
 export interface Submitter {
@@ -42,7 +45,7 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
-  const client = createClient(schedulerDefinition(), channel);
+  const client = createClient(schedulerDefinition(), channel, authCallOptions(options.token));
   const closing = new AbortController();
   const pending: Entry[] = [];
   let sending = 0;

@@ -16,6 +16,7 @@ export async function agentCommand(settings: Settings): Promise<number> {
       batchSize: settings.batchSize,
       batchTimeoutMs: settings.batchTimeoutMs,
       reconnectTimeoutMs: settings.reconnectTimeoutMs,
+      token: settings.tokens[0],
       logger,
     });
   } catch (err) {

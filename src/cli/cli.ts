@@ -28,8 +28,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .fail((message, err) => {
       throw err ?? new ConfigError(message);
     });
+  const secret = argv.find((a) => a === '--token' || a.startsWith('--token='));
+  if (secret !== undefined) {
+    process.stderr.write('distbuild: --token is not accepted on the command line, where ps would show it: set DISTBUILD_TOKEN, token in the config file, or --token-file\n');
+    return 2;
+  }
   for (const mode of MODES) parser = parser.option(mode, { type: 'boolean', describe: MODE_HELP[mode], group: 'Modes:' });
   for (const spec of OPTION_SPECS) {
+    if (spec.asFlag === false) continue;
     const type = spec.type === 'boolean' ? 'boolean' : spec.type === 'integer' ? 'number' : 'string';
     const where = spec.inFile === false ? envName(spec.key) : `${envName(spec.key)}, ${fileKey(spec.key)}`;
     const dflt = spec.default === undefined ? '' : ` [default: ${JSON.stringify(spec.default)}]`;
@@ -55,6 +61,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     const flags = new Map<string, unknown>();
     for (const spec of OPTION_SPECS) {
+      if (spec.asFlag === false) continue;
       const v = parsed[flagName(spec.key)];
       if (v !== undefined) flags.set(spec.key, typeof v === 'number' ? String(v) : v);
     }

@@ -1,12 +1,15 @@
 // `distbuild --server`: runs the server until a signal drains it.
 import { createLogger } from '../common/logger.js';
 import type { Settings } from '../config/settings.js';
+import { ConfigError } from '../config/config-error.js';
 import { startServer } from '../server/server.js';
 import { onStopSignals } from './signals.js';
 
 export async function serverCommand(settings: Settings): Promise<number> {
   const logger = createLogger({ level: settings.logLevel, role: 'server' });
-  const server = await startServer({
+  let server;
+  try {
+    server = await startServer({
     listen: settings.listen,
     logger,
     jobTimeoutMs: settings.jobTimeoutMs,
@@ -16,7 +19,14 @@ export async function serverCommand(settings: Settings): Promise<number> {
     localityMaxDelayMs: settings.localityMaxDelayMs,
     httpPort: settings.httpPort,
     httpHost: settings.httpHost,
+    tokens: settings.tokens,
+    insecure: settings.insecure,
   });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`distbuild: ${err.message}\n`);
+    return 2;
+  }
   const host = settings.listen.slice(0, settings.listen.lastIndexOf(':'));
   // Machine-readable: scripts and tests read the bound port from this line.
   if (server.httpPort !== undefined) process.stdout.write(`distbuild server metrics on http://${settings.httpHost}:${server.httpPort}/metrics\n`);

@@ -1,11 +1,12 @@
 // `distbuild --status`: prints the server's view of the farm as text or JSON.
 import { createChannel, createClient, waitForChannelReady } from 'nice-grpc';
+import { authCallOptions } from '../common/auth.js';
 import type { Settings } from '../config/settings.js';
 import type { StatusReply } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 import { formatStatus } from './format-status.js';
 
-export async function fetchStatus(serverAddr: string, connectTimeoutMs: number): Promise<StatusReply> {
+export async function fetchStatus(serverAddr: string, connectTimeoutMs: number, token?: string): Promise<StatusReply> {
   const channel = createChannel(serverAddr);
   try {
     try {
@@ -13,7 +14,7 @@ export async function fetchStatus(serverAddr: string, connectTimeoutMs: number):
     } catch {
       throw new Error(`cannot connect to the server ${serverAddr} within ${connectTimeoutMs} ms (setting connect_timeout); is it running?`);
     }
-    return await createClient(schedulerDefinition(), channel).getStatus({});
+    return await createClient(schedulerDefinition(), channel, authCallOptions(token)).getStatus({});
   } finally {
     channel.close();
   }
@@ -23,7 +24,7 @@ export async function statusCommand(settings: Settings): Promise<number> {
   if (settings.watch) return watchStatus(settings);
   let status: StatusReply;
   try {
-    status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs);
+    status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs, settings.tokens[0]);
   } catch (err) {
     process.stderr.write(`distbuild: ${(err as Error).message}\n`);
     return 1;
@@ -42,7 +43,7 @@ async function watchStatus(settings: Settings): Promise<number> {
     while (!stop.signal.aborted) {
       let text: string;
       try {
-        const status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs);
+        const status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs, settings.tokens[0]);
         text = settings.json ? `${JSON.stringify(status)}\n` : formatStatus(status);
       } catch (err) {
         text = `distbuild: ${(err as Error).message}\n`;

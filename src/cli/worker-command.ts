@@ -23,6 +23,7 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
   if (http !== undefined) process.stdout.write(`distbuild worker metrics on http://${settings.httpHost}:${http.port}/metrics\n`);
   const worker = startWorker({
     metrics,
+    token: settings.tokens[0],
     serverAddr: settings.serverAddr,
     mount: settings.fsMount,
     name: settings.name,

@@ -18,6 +18,8 @@ export interface OptionSpec {
   readonly description: string;
   /** False for settings that only make sense per invocation (e.g. --config itself). */
   readonly inFile?: boolean;
+  /** False for secrets: a command-line flag would show in `ps`. */
+  readonly asFlag?: boolean;
   /** Lowest accepted value of an integer or duration (ms). */
   readonly min?: number;
   readonly choices?: readonly string[];
@@ -82,6 +84,12 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'Directories a worker remembers having worked in, most recent first, for locality-aware placement.' },
   { key: 'dirReportInterval', type: 'duration', default: '5m', roles: ['worker'], min: 1000,
     description: 'How often a worker reports its full directory set (changes are also sent as deltas as they happen).' },
+  { key: 'token', type: 'string', default: undefined, roles: ['server', 'worker', 'agent', 'status'], asFlag: false,
+    description: 'Shared secret sent (and, on the server, required) with every RPC. Never a flag: set DISTBUILD_TOKEN, token in the config file, or token_file.' },
+  { key: 'tokenFile', type: 'string', default: undefined, roles: ['server', 'worker', 'agent', 'status'],
+    description: 'File of tokens, one per line: the server accepts any of them, clients send the first.' },
+  { key: 'insecure', type: 'boolean', default: false, roles: ['server'],
+    description: 'Let the server listen on a non-loopback address without a token (it warns). Only for trusted, isolated networks.' },
   { key: 'envAllowlist', type: 'list', default: [], roles: ['launcher', 'worker'],
     description: 'Extra environment variables passed to remote jobs, beyond the built-in list (LANG, LC_*, SOURCE_DATE_EPOCH, CPATH…).' },
 ];

@@ -97,6 +97,8 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     outputWaitTimeoutMs: duration('outputWaitTimeout'),
     connectTimeoutMs: duration('connectTimeout'),
     envAllowlist: out.envAllowlist as string[],
+    tokens: readTokens(out.token as string | undefined, out.tokenFile as string | undefined),
+    insecure: out.insecure as boolean,
     queueTimeoutMs: duration('queueTimeout'),
     maxAttempts: out.maxAttempts as number,
     batchSize: out.batchSize as number,
@@ -108,6 +110,22 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     fallback: out.fallback as boolean,
     reconnectTimeoutMs: duration('reconnectTimeout'),
   };
+}
+
+/** The token setting plus every non-empty line of the token file. */
+function readTokens(token: string | undefined, file: string | undefined): string[] {
+  const tokens = token !== undefined ? [token] : [];
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read token_file ${file}: ${(err as Error).message}`, 'tokenFile');
+    }
+    for (const line of text.split('\n')) if (line.trim() !== '' && !line.trim().startsWith('#')) tokens.push(line.trim());
+    if (tokens.length === 0) throw new ConfigError(`token_file ${file} holds no token`, 'tokenFile');
+  }
+  return tokens;
 }
 
 /** The per-user agent socket path. */

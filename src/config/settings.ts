@@ -24,6 +24,9 @@ export interface Settings {
   readonly outputWaitTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly envAllowlist: readonly string[];
+  /** Tokens from `token` and `token_file`; clients send the first, the server accepts any. */
+  readonly tokens: readonly string[];
+  readonly insecure: boolean;
   readonly queueTimeoutMs: number;
   readonly maxAttempts: number;
   readonly batchSize: number;

@@ -94,7 +94,7 @@ export async function runDemo(settings: Settings): Promise<number> {
       return 1;
     }
     say(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    process.stdout.write(`${formatStatus(await fetchStatus(addr, 5000)).trimEnd().replace(/^/gm, '  ')}\n`);
+    process.stdout.write(`${formatStatus(await fetchStatus(addr, 5000, settings.tokens[0])).trimEnd().replace(/^/gm, '  ')}\n`);
     for (const exe of ['sample-calc', 'sample-report']) {
       const run = await execa(path.join(build, exe), { reject: false });
       say(`./${exe} → ${run.stdout.split('\n').at(-1) ?? ''} (exit ${run.exitCode})`);

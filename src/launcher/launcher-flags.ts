@@ -29,6 +29,9 @@ export function parseLauncherArgs(argv: readonly string[]): LauncherArgs {
     const name = arg.slice(2, eq >= 0 ? eq : undefined);
     const negated = name.startsWith('no-') && eq < 0;
     const spec = OPTION_SPECS.find((s) => flagName(s.key) === (negated ? name.slice(3) : name));
+    if (spec?.asFlag === false) {
+      throw new ConfigError(`"--${name}" is not accepted on the command line, where ps would show it: set ${'DISTBUILD_' + name.toUpperCase().replace(/-/g, '_')}, ${name.replace(/-/g, '_')} in the config file, or --token-file`, spec.key);
+    }
     if (spec === undefined || (MODES as readonly string[]).includes(name)) {
       throw new ConfigError(`unknown flag "--${name}" for a launcher; see "distbuild --help"`);
     }

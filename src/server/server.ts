@@ -4,7 +4,10 @@ import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-serv
 import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
+import { isLoopbackListen } from '../common/auth.js';
 import { serveMetrics } from '../common/metrics-http.js';
+import { ConfigError } from '../config/config-error.js';
+import { createAuthMiddleware } from './auth-middleware.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import { createServerMetrics } from './server-metrics.js';
 import { createSchedulerHandlers } from './scheduler-handlers.js';
@@ -20,6 +23,9 @@ export interface ServerOptions {
   /** Serve /metrics on this port (0: any); undefined: no HTTP at all. */
   readonly httpPort?: number | undefined;
   readonly httpHost?: string;
+  /** Tokens a client must send with every RPC; empty: no authentication (loopback or --insecure only). */
+  readonly tokens?: readonly string[];
+  readonly insecure?: boolean;
 }
 
 /** The lifecycle: running → draining → stopped. */
@@ -40,6 +46,16 @@ export interface DistbuildServer {
 
 export async function startServer(options: ServerOptions): Promise<DistbuildServer> {
   const { logger } = options;
+  const tokens = options.tokens ?? [];
+  if (tokens.length === 0 && !isLoopbackListen(options.listen)) {
+    if (options.insecure !== true) {
+      throw new ConfigError(
+        `refusing to listen on ${options.listen} without authentication: anyone who reaches the port could run commands on the workers. Set a token (DISTBUILD_TOKEN, token or token_file), or pass --insecure on an isolated network`,
+        'listen',
+      );
+    }
+    logger.warn(`listening on ${options.listen} WITHOUT authentication (--insecure): anyone who can reach this port can run commands on the workers`);
+  }
   let lifecycle: ServerLifecycle = { state: 'running' };
   const metrics = createServerMetrics();
   const scheduler = createScheduler({
@@ -52,13 +68,15 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     localityMaxDelayMs: options.localityMaxDelayMs,
     leaseMs: options.leaseMs,
   });
-  const grpcServer = createGrpcServer({
+  const baseServer = createGrpcServer({
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
+  // With tokens, every RPC passes the auth middleware (which lets the health service through).
+  const grpcServer = tokens.length > 0 ? baseServer.use(createAuthMiddleware(tokens)) : baseServer;
   grpcServer.add(
     schedulerDefinition(),
     createSchedulerHandlers({

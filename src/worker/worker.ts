@@ -2,6 +2,7 @@
 import os from 'node:os';
 import { createChannel as createGrpcChannel, createClient, waitForChannelReady } from 'nice-grpc';
 import PQueue from 'p-queue';
+import { authCallOptions } from '../common/auth.js';
 import { createChannel } from '../common/channel.js';
 import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
@@ -26,6 +27,7 @@ export interface WorkerOptions {
   readonly dirReportIntervalMs: number;
   readonly logger: Logger;
   readonly metrics?: WorkerMetrics;
+  readonly token?: string | undefined;
 }
 
 /** The lifecycle: running → draining → stopped. */
@@ -147,7 +149,7 @@ export function startWorker(options: WorkerOptions): Worker {
     const channel = createGrpcChannel(options.serverAddr);
     try {
       await waitForChannelReady(channel, new Date(Date.now() + options.connectTimeoutMs));
-      const client = createClient(schedulerDefinition(), channel);
+      const client = createClient(schedulerDefinition(), channel, authCallOptions(options.token));
       outbox = createChannel<WorkerMessage>(stopController.signal);
       const mem = memoryBytes();
       outbox.push({

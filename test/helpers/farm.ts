@@ -19,6 +19,8 @@ export interface WorkerSpec {
   readonly disableLinking?: boolean;
   /** Extra flags. */
   readonly args?: readonly string[];
+  /** Extra environment for this worker only. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Wrap the command, e.g. ['unshare', '-m', '--', 'sh', '-c', …]; receives the argv. */
   readonly wrap?: (argv: string[]) => string[];
 }
@@ -79,13 +81,20 @@ function record(logs: Map<string, string[]>, name: string, child: ChildProcess):
   child.stderr?.on('data', (c: Buffer) => lines.push(c.toString()));
 }
 
-export async function startFarm(options: { workers: readonly WorkerSpec[]; serverArgs?: readonly string[] }): Promise<Farm> {
+export async function startFarm(options: {
+  workers: readonly WorkerSpec[];
+  serverArgs?: readonly string[];
+  /** Extra environment for the server and the workers (e.g. DISTBUILD_TOKEN). */
+  env?: Readonly<Record<string, string>>;
+}): Promise<Farm> {
+  const env = { ...process.env, ...options.env };
   const logs = new Map<string, string[]>();
   const agentDir = mkdtempSync(path.join(os.tmpdir(), 'distbuild-agent-'));
   const agentSocket = path.join(agentDir, 'agent.sock');
   const startServer = async (port: number, name: string): Promise<{ child: ChildProcess; port: number }> => {
     const child = spawn(process.execPath, [BIN, '--server', `--listen=127.0.0.1:${port}`, '--log-level=debug', ...(options.serverArgs ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env,
     });
     record(logs, name, child);
     const line = await waitForLine(child, /listening on/, 'the server');
@@ -105,14 +114,14 @@ export async function startFarm(options: { workers: readonly WorkerSpec[]; serve
     server,
     workers,
     logs,
-    status: () => fetchStatus(addr, 5000),
+    status: () => fetchStatus(addr, 5000, options.env?.DISTBUILD_TOKEN),
     async startWorker(spec) {
       const argv = [
         process.execPath, BIN, '--worker', `--server-addr=${addr}`, `--fs-mount=${spec.mount}`, ...(spec.maxJobs === 0 ? [] : [`--max-jobs=${spec.maxJobs ?? 1}`]),
         `--name=${spec.name}`, '--log-level=debug', ...(spec.disableLinking === true ? ['--disable-linking'] : []), ...(spec.args ?? []),
       ];
       const full = spec.wrap !== undefined ? spec.wrap(argv) : argv;
-      const child = spawn(full[0] ?? '', full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(full[0] ?? '', full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...spec.env } });
       record(logs, spec.name, child);
       workers.set(spec.name, child);
       await waitForLine(child, /registered with/, `worker ${spec.name}`);

@@ -6,7 +6,11 @@ export const JOB_ENV_ALLOWLIST: readonly string[] = [
   'LIBRARY_PATH', 'GCC_COLORS', 'GCC_URLS', 'TERM', 'COLUMNS', 'DEPENDENCIES_OUTPUT', 'SUNPRO_DEPENDENCIES',
 ];
 
+/** Variables that make the dynamic loader or libc load code: never passed, whatever the allowlist says. */
+const NEVER = /^(LD_|DYLD_)|^(GCONV_PATH|MALLOC_|HOSTALIASES$|RESOLV_HOST_CONF$|NODE_OPTIONS$|BASH_ENV$|ENV$)/;
+
 export function isAllowedJobEnv(name: string, extra: readonly string[]): boolean {
+  if (NEVER.test(name)) return false;
   return name.startsWith('LC_') || JOB_ENV_ALLOWLIST.includes(name) || extra.includes(name);
 }
 

@@ -90,6 +90,10 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'File of tokens, one per line: the server accepts any of them, clients send the first.' },
   { key: 'insecure', type: 'boolean', default: false, roles: ['server'],
     description: 'Let the server listen on a non-loopback address without a token (it warns). Only for trusted, isolated networks.' },
+  { key: 'compilerAllowlist', type: 'list', default: [], roles: ['worker'],
+    description: 'Executables a worker runs, by name on its PATH or absolute path, matched after resolving symlinks (default: the gcc, g++, cc, c++, clang, clang++, ar and ranlib it finds at start-up).' },
+  { key: 'allowFlags', type: 'list', default: [], roles: ['worker'],
+    description: 'Flags that load code or write elsewhere, refused by default, that this worker accepts: any of -fplugin, -specs, -B, -wrapper.' },
   { key: 'envAllowlist', type: 'list', default: [], roles: ['launcher', 'worker'],
     description: 'Extra environment variables passed to remote jobs, beyond the built-in list (LANG, LC_*, SOURCE_DATE_EPOCH, CPATH…).' },
 ];

@@ -97,6 +97,8 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     outputWaitTimeoutMs: duration('outputWaitTimeout'),
     connectTimeoutMs: duration('connectTimeout'),
     envAllowlist: out.envAllowlist as string[],
+    compilerAllowlist: out.compilerAllowlist as string[],
+    allowFlags: out.allowFlags as string[],
     tokens: readTokens(out.token as string | undefined, out.tokenFile as string | undefined),
     insecure: out.insecure as boolean,
     queueTimeoutMs: duration('queueTimeout'),

@@ -24,6 +24,8 @@ export interface Settings {
   readonly outputWaitTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly envAllowlist: readonly string[];
+  readonly compilerAllowlist: readonly string[];
+  readonly allowFlags: readonly string[];
   /** Tokens from `token` and `token_file`; clients send the first, the server accepts any. */
   readonly tokens: readonly string[];
   readonly insecure: boolean;

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseCommandLine } from '../common/command-line.js';
 import { isAllowedJobEnv } from '../common/job-env.js';
+import { policyViolation, type JobPolicy } from './job-policy.js';
 import { translateCommand } from './translate-command.js';
 import { fromMountRelative, isUnder, translateText } from '../common/mount-path.js';
 import type { Job } from '../protocol/messages.js';
@@ -33,6 +34,8 @@ export class InvalidJobError extends Error {
 }
 
 export interface PrepareOptions {
+  /** What this worker agrees to run; undefined: anything (tests of translation only). */
+  readonly policy?: JobPolicy;
   readonly mount: string;
   readonly attemptId: string;
   readonly envAllowlist: readonly string[];
@@ -78,6 +81,10 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
 
   const outputs: PendingOutput[] = [];
   const cl = parseCommandLine(argv);
+  if (options.policy !== undefined) {
+    const violation = policyViolation(argv, cwd, mount, cl.outputs.map((o) => o.path), options.policy);
+    if (violation !== undefined) throw new InvalidJobError(violation);
+  }
   if (!cl.outputNameLeaks) {
     const tag = options.attemptId.slice(0, 8);
     const tempOf = (p: string): string => path.join(path.dirname(p), `.${path.basename(p)}.distbuild-${tag}.tmp`);

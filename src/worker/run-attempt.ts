@@ -4,9 +4,11 @@ import os from 'node:os';
 import { execa } from 'execa';
 import { toMountRelative, translateText } from '../common/mount-path.js';
 import type { AttemptResult, Assignment, FailureKind, OutputFile } from '../protocol/messages.js';
+import type { JobPolicy } from './job-policy.js';
 import { InvalidJobError, prepareCommand, type PendingOutput, type PreparedCommand } from './prepare-command.js';
 
 export interface RunAttemptOptions {
+  readonly policy: JobPolicy;
   readonly mount: string;
   readonly envAllowlist: readonly string[];
   /** Aborted when the server cancels the attempt or the worker is forced down. */
@@ -52,7 +54,7 @@ const settled = (result: AttemptResult, cleanup: () => void): AttemptRun => {
 export async function runAttempt(assign: Assignment, options: RunAttemptOptions): Promise<AttemptRun> {
   let prepared: PreparedCommand;
   try {
-    prepared = prepareCommand(assign.job, { mount: options.mount, attemptId: assign.attemptId, envAllowlist: options.envAllowlist });
+    prepared = prepareCommand(assign.job, { policy: options.policy, mount: options.mount, attemptId: assign.attemptId, envAllowlist: options.envAllowlist });
   } catch (err) {
     const none = (): void => undefined;
     if (err instanceof InvalidJobError) return settled(failed(assign, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', err.message), none);

@@ -11,6 +11,7 @@ import { PROTOCOL_VERSION, type Assignment, type CommitAttempt, type Compiler, t
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 import { memoryBytes } from './capabilities.js';
 import { createDirTracker } from './dir-tracker.js';
+import type { JobPolicy } from './job-policy.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 import { runAttempt } from './run-attempt.js';
 
@@ -28,6 +29,7 @@ export interface WorkerOptions {
   readonly logger: Logger;
   readonly metrics?: WorkerMetrics;
   readonly token?: string | undefined;
+  readonly policy: JobPolicy;
 }
 
 /** The lifecycle: running → draining → stopped. */
@@ -116,7 +118,7 @@ export function startWorker(options: WorkerOptions): Worker {
 
   async function attempt(assign: Assignment, controller: AbortController, signal: AbortSignal): Promise<void> {
     {
-      const run = await runAttempt(assign, { mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: MAX_OUTPUT_BYTES });
+      const run = await runAttempt(assign, { policy: options.policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: MAX_OUTPUT_BYTES });
       const result = run.result;
       options.metrics?.attemptDone(assign.job.kind, result);
       const command = assign.job.argv.join(' ');

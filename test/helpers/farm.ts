@@ -10,6 +10,12 @@ import type { StatusReply } from '../../src/protocol/messages.js';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = path.join(ROOT, 'bin', 'distbuild.cjs');
 
+/** The real toolchain plus the fake compilers of test/fixtures and /bin/true (for timing tests). */
+export const TEST_ALLOWLIST = [
+  'gcc', 'g++', 'cc', 'c++', 'ar', 'ranlib', '/bin/true',
+  path.join(ROOT, 'test', 'fixtures', 'fake-cc.sh'), path.join(ROOT, 'test', 'fixtures', 'fake-cc-log.sh'),
+];
+
 export interface WorkerSpec {
   readonly name: string;
   /** The worker's own path to the mount. */
@@ -87,7 +93,10 @@ export async function startFarm(options: {
   /** Extra environment for the server and the workers (e.g. DISTBUILD_TOKEN). */
   env?: Readonly<Record<string, string>>;
 }): Promise<Farm> {
-  const env = { ...process.env, ...options.env };
+  // Without tap's instrumentation (NODE_OPTIONS, _TAPJS_*), which would follow the
+  // workers into every command they spawn.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('_TAPJS')));
+  const env = { ...base, ...options.env };
   const logs = new Map<string, string[]>();
   const agentDir = mkdtempSync(path.join(os.tmpdir(), 'distbuild-agent-'));
   const agentSocket = path.join(agentDir, 'agent.sock');
@@ -118,7 +127,7 @@ export async function startFarm(options: {
     async startWorker(spec) {
       const argv = [
         process.execPath, BIN, '--worker', `--server-addr=${addr}`, `--fs-mount=${spec.mount}`, ...(spec.maxJobs === 0 ? [] : [`--max-jobs=${spec.maxJobs ?? 1}`]),
-        `--name=${spec.name}`, '--log-level=debug', ...(spec.disableLinking === true ? ['--disable-linking'] : []), ...(spec.args ?? []),
+        `--name=${spec.name}`, '--log-level=debug', `--compiler-allowlist=${TEST_ALLOWLIST.join(',')}`, ...(spec.disableLinking === true ? ['--disable-linking'] : []), ...(spec.args ?? []),
       ];
       const full = spec.wrap !== undefined ? spec.wrap(argv) : argv;
       const child = spawn(full[0] ?? '', full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...spec.env } });

@@ -1,0 +1,76 @@
+// What a worker agrees to run: allowlisted executables, paths inside its mount, no code-loading flags.
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { isUnder } from '../common/mount-path.js';
+import { whichSync } from './capabilities.js';
+
+export interface JobPolicy {
+  /** Real paths of the executables this worker runs. */
+  readonly allowed: ReadonlySet<string>;
+  /** Risky flags this worker accepts anyway (`-fplugin`, `-specs`, `-B`, `-wrapper`). */
+  readonly allowFlags: readonly string[];
+}
+
+/** Resolves allowlist entries (names on PATH or paths) to real paths; unknown ones are skipped. */
+export function resolveAllowlist(entries: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const entry of entries) {
+    const where = whichSync(entry);
+    if (where === undefined) continue;
+    try {
+      out.add(realpathSync(where));
+    } catch {
+      // vanished
+    }
+  }
+  return out;
+}
+
+export const DEFAULT_ALLOWLIST = ['gcc', 'g++', 'cc', 'c++', 'clang', 'clang++', 'ar', 'ranlib'];
+
+const RISKY: ReadonlyArray<{ flag: string; test: (arg: string) => boolean }> = [
+  { flag: '-fplugin', test: (a) => a.startsWith('-fplugin') },
+  { flag: '-specs', test: (a) => a.startsWith('-specs') || a.startsWith('--specs') },
+  { flag: '-B', test: (a) => a.startsWith('-B') },
+  { flag: '-wrapper', test: (a) => a === '-wrapper' },
+];
+
+/** Why the job must be refused, or undefined. `argv` is already in this worker's paths. */
+export function policyViolation(argv: readonly string[], cwd: string, mount: string, outputs: readonly string[], policy: JobPolicy): string | undefined {
+  const tool = argv[0] ?? '';
+  const where = whichSync(tool.includes('/') ? path.resolve(cwd, tool) : tool);
+  let real: string | undefined;
+  try {
+    real = where === undefined ? undefined : realpathSync(where);
+  } catch {
+    real = undefined;
+  }
+  if (real === undefined || !policy.allowed.has(real)) {
+    return `the executable "${tool}"${real !== undefined ? ` (${real})` : ''} is not on this worker's allowlist (setting compiler_allowlist)`;
+  }
+  for (const arg of argv.slice(1)) {
+    const risky = RISKY.find((r) => r.test(arg));
+    if (risky !== undefined && !policy.allowFlags.includes(risky.flag)) {
+      return `the flag "${arg}" can load code or write outside the build, and this worker does not allow ${risky.flag} (setting allow_flags)`;
+    }
+  }
+  const realMount = realpathSync(mount);
+  let realCwd: string;
+  try {
+    realCwd = realpathSync(cwd);
+  } catch {
+    return `the working directory ${cwd} does not exist on this worker`;
+  }
+  if (!isUnder(realCwd, realMount)) return `the working directory ${cwd} resolves to ${realCwd}, outside the mount ${mount}`;
+  for (const output of outputs) {
+    const abs = path.resolve(realCwd, output);
+    let dir: string;
+    try {
+      dir = realpathSync(path.dirname(abs));
+    } catch {
+      return `the output ${output} is in a directory that does not exist on this worker`;
+    }
+    if (!isUnder(path.join(dir, path.basename(abs)), realMount)) return `the output ${output} resolves to ${path.join(dir, path.basename(abs))}, outside the mount ${mount}`;
+  }
+  return undefined;
+}

@@ -36,7 +36,7 @@ t.test('status needs the token', async (t) => {
 });
 
 t.test('a fake worker without the token is refused and never gets a job', async (t) => {
-  const fake = spawn(process.execPath, [BIN, '--worker', `--server-addr=${farm.addr}`, `--fs-mount=${mount}`, '--name=fake', '--max-jobs=4'], {
+  const fake = spawn(process.execPath, [BIN, '--worker', `--server-addr=${farm.addr}`, `--fs-mount=${mount}`, '--name=fake', '--max-jobs=4', '--allow-root'], {
     env: noToken,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -10,6 +10,7 @@ import { ROOT, TEST_ALLOWLIST, startFarm } from './helpers/farm.js';
 
 const FAKE_CC = path.join(ROOT, 'test', 'fixtures', 'fake-cc.sh');
 const PRINT_ENV = path.join(ROOT, 'test', 'fixtures', 'print-env.sh');
+const LOUD_CC = path.join(ROOT, 'test', 'fixtures', 'loud-cc.sh');
 const mount = mkdtempSync(path.join(os.tmpdir(), 'distbuild-confine-'));
 const outside = mkdtempSync(path.join(os.tmpdir(), 'distbuild-outside-'));
 mkdirSync(path.join(mount, 'w', 'sub'), { recursive: true });
@@ -19,7 +20,7 @@ t.teardown(() => {
   rmSync(outside, { recursive: true, force: true });
 });
 
-const farm = await startFarm({ workers: [{ name: 'w1', mount, args: [`--compiler-allowlist=${[...TEST_ALLOWLIST, PRINT_ENV].join(',')}`] }] });
+const farm = await startFarm({ workers: [{ name: 'w1', mount, args: [`--compiler-allowlist=${[...TEST_ALLOWLIST, PRINT_ENV, LOUD_CC].join(',')}`, '--max-output-bytes=4096'] }] });
 t.teardown(() => farm.stop());
 const channel = createChannel(farm.addr);
 t.teardown(() => channel.close());
@@ -64,6 +65,23 @@ t.test('LD_PRELOAD and friends never reach a job', async (t) => {
   // (tap instruments every process it starts, so its own NODE_OPTIONS may appear; the job's must not.)
   t.notMatch(env, /LD_PRELOAD|LD_LIBRARY_PATH|\/tmp\/x\.js/);
   t.match(env, /^LANG=C\.UTF-8$/m, 'allowlisted variables do');
+});
+
+t.test('captured output is capped and truncated with a note, not fatal', async (t) => {
+  const r = await submit([LOUD_CC, '100000', '-c', 'x.c']);
+  t.equal(r.outcome, 'OUTCOME_COMPLETED');
+  t.equal(r.exitCode, 0);
+  t.equal(r.stdout.length, 4096, 'stdout cut at the cap');
+  t.equal(r.outputTruncated, true);
+  t.match(Buffer.from(r.stderr).toString(), /output truncated: each of stdout and stderr is capped at 4096 bytes/);
+});
+
+t.test('a worker refuses to run as root without --allow-root', { skip: process.getuid?.() !== 0 && 'not root' }, async (t) => {
+  const { execa } = await import('execa');
+  const { BIN } = await import('./helpers/farm.js');
+  const r = await execa(process.execPath, [BIN, '--worker', `--server-addr=${farm.addr}`, `--fs-mount=${mount}`], { reject: false });
+  t.equal(r.exitCode, 2);
+  t.match(r.stderr, /refusing to run a worker as root.*--allow-root/);
 });
 
 t.test('the worker goes on serving good jobs', async (t) => {

@@ -12,6 +12,10 @@ import { onStopSignals } from './signals.js';
 
 export async function workerCommand(settings: Settings, reload?: () => Promise<Settings>): Promise<number> {
   const logger = createLogger({ level: settings.logLevel, role: `worker ${settings.name}` });
+  if (process.getuid?.() === 0 && !settings.allowRoot) {
+    process.stderr.write('distbuild: refusing to run a worker as root: its jobs would run as root on the shared tree. Run it as an unprivileged user, or pass --allow-root (allow_root = true) if you must\n');
+    return 2;
+  }
   if (!existsSync(settings.fsMount)) {
     process.stderr.write(`distbuild: the mount ${settings.fsMount} does not exist on this host; mount the shared filesystem there or pass --fs-mount=DIR\n`);
     return 2;
@@ -25,6 +29,7 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
   const worker = startWorker({
     metrics,
     token: settings.tokens[0],
+    maxOutputBytes: settings.maxOutputBytes,
     policy: {
       allowed: resolveAllowlist(settings.compilerAllowlist.length > 0 ? settings.compilerAllowlist : DEFAULT_ALLOWLIST),
       allowFlags: settings.allowFlags,

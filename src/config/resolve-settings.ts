@@ -99,6 +99,8 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     envAllowlist: out.envAllowlist as string[],
     compilerAllowlist: out.compilerAllowlist as string[],
     allowFlags: out.allowFlags as string[],
+    maxOutputBytes: out.maxOutputBytes as number,
+    allowRoot: out.allowRoot as boolean,
     tokens: readTokens(out.token as string | undefined, out.tokenFile as string | undefined),
     insecure: out.insecure as boolean,
     queueTimeoutMs: duration('queueTimeout'),

@@ -26,6 +26,8 @@ export interface Settings {
   readonly envAllowlist: readonly string[];
   readonly compilerAllowlist: readonly string[];
   readonly allowFlags: readonly string[];
+  readonly maxOutputBytes: number;
+  readonly allowRoot: boolean;
   /** Tokens from `token` and `token_file`; clients send the first, the server accepts any. */
   readonly tokens: readonly string[];
   readonly insecure: boolean;

@@ -69,7 +69,9 @@ export async function runDemo(settings: Settings): Promise<number> {
     const addr = `127.0.0.1:${port}`;
     say(`server listening on ${addr}`);
     for (const name of ['worker-1', 'worker-2']) {
-      const w = start(['--worker', `--server-addr=${addr}`, `--fs-mount=${mount}`, '--max-jobs=2', `--name=${name}`, '--log-level=info']);
+      const w = start(['--worker', `--server-addr=${addr}`, `--fs-mount=${mount}`, '--max-jobs=2', `--name=${name}`, '--log-level=info',
+        // The demo runs as whoever started it; root is refused unless allowed.
+        ...(process.getuid?.() === 0 ? ['--allow-root'] : [])]);
       w.stderr?.removeAllListeners('data');
       w.stderr?.on('data', (c: Buffer) => {
         if (settings.logLevel !== 'info') process.stderr.write(c);

@@ -102,8 +102,11 @@ async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAtt
     stdin: 'ignore',
     // Its own process group, so a timeout or a cancel kills the compiler and every child.
     detached: true,
-    maxBuffer: options.maxOutputBytes,
+    // Output is captured below, up to the cap; beyond it, it is read and dropped, never fatal.
+    buffer: false,
   });
+  const stdoutCapture = capture(subprocess.stdout, options.maxOutputBytes);
+  const stderrCapture = capture(subprocess.stderr, options.maxOutputBytes);
   const killGroup = (): void => {
     if (subprocess.pid !== undefined) {
       try {
@@ -131,11 +134,16 @@ async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAtt
   if (result.exitCode === undefined && result.signal === undefined) {
     return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not run ${cmd.file}: ${result.originalMessage ?? result.shortMessage}`, durationMs);
   }
-  const stdout = toBytes(result.stdout);
-  const stderr = toBytes(result.stderr);
+  const out = await stdoutCapture;
+  const err = await stderrCapture;
+  const truncated = out.truncated || err.truncated;
+  const stdout = out.bytes;
+  const stderr = truncated
+    ? Buffer.concat([err.bytes, Buffer.from(`\n[distbuild: output truncated: each of stdout and stderr is capped at ${options.maxOutputBytes} bytes]\n`)])
+    : err.bytes;
   if (result.signal !== undefined) {
     return {
-      ...failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_KILLED', `${cmd.file} was killed by ${result.signal}${result.isMaxBuffer ? ' (its output exceeded the cap)' : ''}`, durationMs),
+      ...failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_KILLED', `${cmd.file} was killed by ${result.signal}`, durationMs),
       stderr,
     };
   }
@@ -151,7 +159,7 @@ async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAtt
     outputs: [],
     failure: 'FAILURE_KIND_UNSPECIFIED',
     message: '',
-    outputTruncated: false,
+    outputTruncated: truncated,
     memoryFreeBytes: os.freemem(),
     staged: result.exitCode === 0 && cmd.outputs.length > 0,
   };
@@ -181,6 +189,30 @@ function publish(pending: readonly PendingOutput[], mount: string, clientMount: 
   return out;
 }
 
-function toBytes(value: unknown): Uint8Array {
-  return value instanceof Uint8Array ? value : EMPTY;
+/** Reads a stream to its end, keeping the first `cap` bytes. */
+function capture(stream: NodeJS.ReadableStream | null, cap: number): Promise<{ bytes: Buffer; truncated: boolean }> {
+  return new Promise((resolve) => {
+    if (stream === null) {
+      resolve({ bytes: Buffer.alloc(0), truncated: false });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let truncated = false;
+    stream.on('data', (chunk: Buffer) => {
+      if (kept >= cap) {
+        truncated = true;
+        return;
+      }
+      const room = cap - kept;
+      if (chunk.length > room) truncated = true;
+      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      chunks.push(part);
+      kept += part.length;
+    });
+    const done = (): void => resolve({ bytes: Buffer.concat(chunks), truncated });
+    stream.once('end', done);
+    stream.once('error', done);
+    stream.once('close', done);
+  });
 }

@@ -30,6 +30,8 @@ export interface WorkerOptions {
   readonly metrics?: WorkerMetrics;
   readonly token?: string | undefined;
   readonly policy: JobPolicy;
+  /** Cap on each of a job's captured stdout and stderr. */
+  readonly maxOutputBytes: number;
 }
 
 /** The lifecycle: running → draining → stopped. */
@@ -48,8 +50,6 @@ export interface Worker {
   /** Resolves when the worker has stopped. */
   readonly done: Promise<void>;
 }
-
-const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 export function startWorker(options: WorkerOptions): Worker {
   const { logger } = options;
@@ -118,7 +118,7 @@ export function startWorker(options: WorkerOptions): Worker {
 
   async function attempt(assign: Assignment, controller: AbortController, signal: AbortSignal): Promise<void> {
     {
-      const run = await runAttempt(assign, { policy: options.policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: MAX_OUTPUT_BYTES });
+      const run = await runAttempt(assign, { policy: options.policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes });
       const result = run.result;
       options.metrics?.attemptDone(assign.job.kind, result);
       const command = assign.job.argv.join(' ');

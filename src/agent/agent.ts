@@ -131,7 +131,6 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   }
 
   async function handle(req: AgentRequest, signal: AbortSignal): Promise<{ reply: AgentReply; stdout: Uint8Array; stderr: Uint8Array }> {
-    const none = new Uint8Array();
     if (req.v !== AGENT_PROTOCOL) return { reply: { type: 'version-mismatch', agent: AGENT_PROTOCOL }, stdout: none, stderr: none };
     const job: Job = {
       id: req.id,
@@ -154,8 +153,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   return { done, stop };
 }
 
+const none = new Uint8Array();
+
 function toReply(r: JobResult): { reply: AgentReply; stdout: Uint8Array; stderr: Uint8Array } {
-  const none = new Uint8Array();
   switch (r.outcome) {
     case 'OUTCOME_COMPLETED':
       return {

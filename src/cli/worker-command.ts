@@ -5,7 +5,7 @@ import type { Settings } from '../config/settings.js';
 import { findCompilers } from '../worker/capabilities.js';
 import { serveMetrics } from '../common/metrics-http.js';
 import { watchConfig } from './watch-config.js';
-import { DEFAULT_ALLOWLIST, resolveAllowlist } from '../worker/job-policy.js';
+import { createJobPolicy } from '../worker/job-policy.js';
 import { createWorkerMetrics } from '../worker/worker-metrics.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import { onStopSignals } from './signals.js';
@@ -30,10 +30,7 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
     metrics,
     token: settings.tokens[0],
     maxOutputBytes: settings.maxOutputBytes,
-    policy: {
-      allowed: resolveAllowlist(settings.compilerAllowlist.length > 0 ? settings.compilerAllowlist : DEFAULT_ALLOWLIST),
-      allowFlags: settings.allowFlags,
-    },
+    policy: createJobPolicy(settings.compilerAllowlist, settings.allowFlags),
     serverAddr: settings.serverAddr,
     mount: settings.fsMount,
     name: settings.name,

@@ -17,11 +17,3 @@ export function parseDuration(text: string): number | undefined {
   if (matched === 0 || matched !== trimmed.length || !Number.isFinite(total)) return undefined;
   return Math.round(total);
 }
-
-/** "90000" → "1m30s": the inverse of parseDuration, for messages. */
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}

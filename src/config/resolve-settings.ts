@@ -66,8 +66,11 @@ export async function readConfigFiles(explicit: string | undefined, env: NodeJS.
   return sources;
 }
 
-/** Validates the merged sources (first source wins) into Settings. */
-export function resolveSettings(sources: readonly RawSource[], env: NodeJS.ProcessEnv = process.env): Settings {
+/**
+ * Validates the merged sources (first source wins) into Settings. With `secrets: false`
+ * (launchers, which never talk to the server) token_file is not read and `tokens` is empty.
+ */
+export function resolveSettings(sources: readonly RawSource[], env: NodeJS.ProcessEnv = process.env, { secrets = true } = {}): Settings {
   const out: Record<string, unknown> = {};
   for (const spec of OPTION_SPECS) {
     const source = sources.find((s) => s.values.has(spec.key));
@@ -101,7 +104,7 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     allowFlags: out.allowFlags as string[],
     maxOutputBytes: out.maxOutputBytes as number,
     allowRoot: out.allowRoot as boolean,
-    tokens: readTokens(out.token as string | undefined, out.tokenFile as string | undefined),
+    tokens: secrets ? readTokens(out.token as string | undefined, out.tokenFile as string | undefined) : [],
     insecure: out.insecure as boolean,
     queueTimeoutMs: duration('queueTimeout'),
     maxAttempts: out.maxAttempts as number,

@@ -56,7 +56,7 @@ export async function runLauncher(
     mode = parsed.mode;
     const explicit = parsed.flags.get('config') ?? io.env.DISTBUILD_CONFIG;
     const files = await readConfigFiles(typeof explicit === 'string' ? explicit : undefined, io.env);
-    settings = resolveSettings([flagSource(parsed.flags), envSource(io.env), ...files], io.env);
+    settings = resolveSettings([flagSource(parsed.flags), envSource(io.env), ...files], io.env, { secrets: false });
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr.write(`distbuild: ${err.message}\n`);
@@ -85,14 +85,14 @@ export async function runLauncher(
   };
 
   // Paths are compared as written first (what CMake wrote), then with symlinks resolved.
-  const physicalMount = realMount(settings.fsMount);
+  const physicalMount = realpathOrUndefined(settings.fsMount);
   if (physicalMount === undefined) return local(`the mount ${settings.fsMount} does not exist on this host (setting fs_mount)`);
   let mount = settings.fsMount;
   let cwd = path.resolve(io.cwd);
   let cwdRel = toMountRelative(cwd, mount);
   if (cwdRel === undefined) {
     mount = physicalMount;
-    cwd = realCwd(io.cwd);
+    cwd = realpathOrUndefined(io.cwd) ?? io.cwd;
     cwdRel = toMountRelative(cwd, mount);
   }
   if (cwdRel === undefined) return local(`the working directory ${cwd} is outside the mount ${settings.fsMount}`);
@@ -167,20 +167,12 @@ export async function runLauncher(
   }
 }
 
-/** The mount as this host resolves it (symlinks followed), or undefined if missing. */
-function realMount(mount: string): string | undefined {
+/** `p` with symlinks resolved, or undefined if it does not exist. */
+function realpathOrUndefined(p: string): string | undefined {
   try {
-    return realpathSync(mount);
+    return realpathSync(p);
   } catch {
     return undefined;
-  }
-}
-
-function realCwd(cwd: string): string {
-  try {
-    return realpathSync(cwd);
-  } catch {
-    return cwd;
   }
 }
 

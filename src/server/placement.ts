@@ -6,7 +6,7 @@
 // workers with locality, to the one with the most free memory.
 import type { JobRecord } from './job-record.js';
 import type { LocalityIndex } from './locality-index.js';
-import { load, type WorkerPool } from './worker-pool.js';
+import { lessLoadedOfTwo, type WorkerPool } from './worker-pool.js';
 import { freeSlots, type WorkerSession } from './worker-session.js';
 
 const MAX_DIRS = 16;
@@ -20,8 +20,7 @@ export function chooseWorker(record: JobRecord, pool: WorkerPool, index: Localit
   if (pool.freeCount(link) === 0) return undefined;
   // A retry avoids the workers it failed on, unless they are all there is.
   if (record.avoid.size > 0 && pool.eligibleCount(link) > record.avoid.size) {
-    const w = pool.pickTwoChoices(link, record.avoid);
-    return w;
+    return pool.pickTwoChoices(link, record.avoid);
   }
   const scores = new Map<WorkerSession, number>();
   const dirs = record.job.dirs;
@@ -47,8 +46,5 @@ export function chooseWorker(record: JobRecord, pool: WorkerPool, index: Localit
       tied.push(w);
     }
   }
-  if (tied.length === 1) return tied[0];
-  const a = tied[Math.floor(Math.random() * tied.length)] as WorkerSession;
-  const b = tied[Math.floor(Math.random() * tied.length)] as WorkerSession;
-  return load(b) < load(a) ? b : a;
+  return lessLoadedOfTwo(tied);
 }

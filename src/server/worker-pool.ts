@@ -26,9 +26,6 @@ class SampleSet<T> {
   toArray(): readonly T[] {
     return this.items;
   }
-  random(): T | undefined {
-    return this.items[Math.floor(Math.random() * this.items.length)];
-  }
 }
 
 export interface WorkerPool {
@@ -49,6 +46,14 @@ export interface WorkerPool {
 
 export function load(w: WorkerSession): number {
   return w.running.size / w.maxJobs;
+}
+
+/** Power of two choices: of two random picks from `items`, the less loaded. */
+export function lessLoadedOfTwo(items: readonly WorkerSession[]): WorkerSession | undefined {
+  const a = items[Math.floor(Math.random() * items.length)];
+  const b = items[Math.floor(Math.random() * items.length)];
+  if (a === undefined || b === undefined) return a ?? b;
+  return load(b) < load(a) ? b : a;
 }
 
 export function createWorkerPool(): WorkerPool {
@@ -88,17 +93,8 @@ export function createWorkerPool(): WorkerPool {
     freeCount: (link) => (link ? freeLinkers.size : free.size),
     pickTwoChoices(link, avoid) {
       const set = link ? freeLinkers : free;
-      if (avoid !== undefined && avoid.size > 0) {
-        const allowed = set.toArray().filter((w) => !avoid.has(w.id));
-        const a = allowed[Math.floor(Math.random() * allowed.length)];
-        const b = allowed[Math.floor(Math.random() * allowed.length)];
-        if (a === undefined || b === undefined) return a ?? b;
-        return load(b) < load(a) ? b : a;
-      }
-      const a = set.random();
-      const b = set.random();
-      if (a === undefined || b === undefined) return a ?? b;
-      return load(b) < load(a) ? b : a;
+      const items = set.toArray();
+      return lessLoadedOfTwo(avoid !== undefined && avoid.size > 0 ? items.filter((w) => !avoid.has(w.id)) : items);
     },
     eligibleCount: (link) => (link ? eligibleLinkers.size : eligible.size),
     anyEligible: (link) => (link ? eligibleLinkers.size : eligible.size) > 0,

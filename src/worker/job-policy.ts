@@ -9,6 +9,27 @@ export interface JobPolicy {
   readonly allowed: ReadonlySet<string>;
   /** Risky flags this worker accepts anyway (`-fplugin`, `-specs`, `-B`, `-wrapper`). */
   readonly allowFlags: readonly string[];
+  /** Executable as named in a job → its real path (undefined: not found), so PATH is searched once per name. */
+  readonly resolved: Map<string, string | undefined>;
+}
+
+export function createJobPolicy(allowlist: readonly string[], allowFlags: readonly string[]): JobPolicy {
+  return { allowed: resolveAllowlist(allowlist.length > 0 ? allowlist : DEFAULT_ALLOWLIST), allowFlags, resolved: new Map() };
+}
+
+/** The real path of the executable `tool` names (relative to `cwd` if it has a slash). */
+function resolveTool(tool: string, cwd: string, cache: Map<string, string | undefined>): string | undefined {
+  const key = tool.includes('/') ? path.resolve(cwd, tool) : tool;
+  if (cache.has(key)) return cache.get(key);
+  const where = whichSync(key);
+  let real: string | undefined;
+  try {
+    real = where === undefined ? undefined : realpathSync(where);
+  } catch {
+    real = undefined;
+  }
+  cache.set(key, real);
+  return real;
 }
 
 /** Resolves allowlist entries (names on PATH or paths) to real paths; unknown ones are skipped. */
@@ -38,13 +59,7 @@ const RISKY: ReadonlyArray<{ flag: string; test: (arg: string) => boolean }> = [
 /** Why the job must be refused, or undefined. `argv` is already in this worker's paths. */
 export function policyViolation(argv: readonly string[], cwd: string, mount: string, outputs: readonly string[], policy: JobPolicy): string | undefined {
   const tool = argv[0] ?? '';
-  const where = whichSync(tool.includes('/') ? path.resolve(cwd, tool) : tool);
-  let real: string | undefined;
-  try {
-    real = where === undefined ? undefined : realpathSync(where);
-  } catch {
-    real = undefined;
-  }
+  const real = resolveTool(tool, cwd, policy.resolved);
   if (real === undefined || !policy.allowed.has(real)) {
     return `the executable "${tool}"${real !== undefined ? ` (${real})` : ''} is not on this worker's allowlist (setting compiler_allowlist)`;
   }

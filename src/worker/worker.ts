@@ -117,33 +117,31 @@ export function startWorker(options: WorkerOptions): Worker {
   }
 
   async function attempt(assign: Assignment, controller: AbortController, signal: AbortSignal): Promise<void> {
-    {
-      const run = await runAttempt(assign, { policy: options.policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes });
-      const result = run.result;
-      options.metrics?.attemptDone(assign.job.kind, result);
-      const command = assign.job.argv.join(' ');
-      logger.debug(
-        `ran \`${command.length > 300 ? `${command.slice(0, 300)}…` : command}\` in ${assign.job.cwd || '.'} (attempt ${assign.attempt}, ${assign.attemptId}): ` +
-          `${result.outcome === 'OUTCOME_COMPLETED' ? `exit ${result.exitCode}` : `${result.failure} ${result.message}`} in ${result.durationMs} ms`,
-      );
-      if (controller.signal.aborted) {
-        run.discard(); // cancelled: the server no longer wants it
-        return;
-      }
-      if (!result.staged) {
-        outbox.push({ msg: 'result', result });
-        return;
-      }
-      const verdict = awaitCommit(assign.attemptId, signal);
+    const run = await runAttempt(assign, { policy: options.policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes });
+    const result = run.result;
+    options.metrics?.attemptDone(assign.job.kind, result);
+    const command = assign.job.argv.join(' ');
+    logger.debug(
+      `ran \`${command.length > 300 ? `${command.slice(0, 300)}…` : command}\` in ${assign.job.cwd || '.'} (attempt ${assign.attempt}, ${assign.attemptId}): ` +
+        `${result.outcome === 'OUTCOME_COMPLETED' ? `exit ${result.exitCode}` : `${result.failure} ${result.message}`} in ${result.durationMs} ms`,
+    );
+    if (controller.signal.aborted) {
+      run.discard(); // cancelled: the server no longer wants it
+      return;
+    }
+    if (!result.staged) {
       outbox.push({ msg: 'result', result });
-      const answer = await verdict;
-      // Publish only with the server's go-ahead and while the lease still runs by our own clock.
-      if (answer !== undefined && answer.commit.publish && Date.now() < answer.at + answer.commit.leaseRemainingMs) {
-        outbox.push({ msg: 'result', result: run.publish() });
-      } else {
-        run.discard();
-        logger.info(`discarded the outputs of attempt ${assign.attemptId}: ${answer === undefined ? 'no commit from the server in time' : 'its lease or its job is gone'}`);
-      }
+      return;
+    }
+    const verdict = awaitCommit(assign.attemptId, signal);
+    outbox.push({ msg: 'result', result });
+    const answer = await verdict;
+    // Publish only with the server's go-ahead and while the lease still runs by our own clock.
+    if (answer !== undefined && answer.commit.publish && Date.now() < answer.at + answer.commit.leaseRemainingMs) {
+      outbox.push({ msg: 'result', result: run.publish() });
+    } else {
+      run.discard();
+      logger.info(`discarded the outputs of attempt ${assign.attemptId}: ${answer === undefined ? 'no commit from the server in time' : 'its lease or its job is gone'}`);
     }
   }
 

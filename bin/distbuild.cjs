@@ -1,20 +1,60 @@
 #!/usr/bin/env node
 // The distbuild command: a CommonJS shim. Launchers load one small bundle (no ESM loader,
-// no grpc, no yargs); every other mode loads the full CLI. Both return the exit code.
+// no grpc, no yargs), compiled from its V8 code cache; every other mode loads the full CLI.
+// Both return the exit code.
 'use strict';
-const argv = process.argv.slice(2);
-const sep = argv.indexOf('--');
-const own = sep >= 0 ? argv.slice(0, sep) : argv;
-const run =
-  own.includes('--compiler') || own.includes('--linker')
-    ? require('../dist/launcher.cjs').runLauncher(argv)
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
+const { createRequire } = require('node:module');
+
+const BUNDLE = path.join(__dirname, '..', 'dist', 'launcher.cjs');
+
+/**
+ * Loads the launcher bundle as CommonJS, compiled from `BUNDLE.cache` when V8 accepts it
+ * (same source, same V8 and flags; otherwise it is compiled as usual). Returns its exports
+ * and the script, from which the build makes that cache.
+ */
+function loadLauncher(bundle = BUNDLE) {
+  const source = fs.readFileSync(bundle, 'utf8');
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(`${bundle}.cache`);
+  } catch {
+    cachedData = undefined; // no cache (e.g. during the build that makes it)
+  }
+  const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+  const script = new vm.Script(wrapper, { filename: bundle, cachedData });
+  const mod = { exports: {} };
+  script.runInThisContext().call(mod.exports, mod.exports, createRequire(bundle), mod, bundle, path.dirname(bundle));
+  return { exports: mod.exports, script };
+}
+
+function main() {
+  const argv = process.argv.slice(2);
+  const sep = argv.indexOf('--');
+  const own = sep >= 0 ? argv.slice(0, sep) : argv;
+  const launcher = own.includes('--compiler') || own.includes('--linker');
+  // bin/distbuild-launch set NODE_EXTRA_CA_CERTS aside so that this Node need not parse those
+  // certificates; what the launcher runs (the command, the agent) gets it back.
+  const saved = process.env.DISTBUILD_NODE_EXTRA_CA_CERTS;
+  if (saved !== undefined) {
+    process.env.NODE_EXTRA_CA_CERTS = saved;
+    delete process.env.DISTBUILD_NODE_EXTRA_CA_CERTS;
+  }
+  const run = launcher
+    ? loadLauncher().exports.runLauncher(argv)
     : import('../dist/src/cli/main.js').then((cli) => cli.main(argv));
-run.then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`distbuild: internal error: ${err && err.stack ? err.stack : String(err)}\n`);
-    process.exitCode = 70;
-  },
-);
+  run.then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`distbuild: internal error: ${err && err.stack ? err.stack : String(err)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}
+
+if (require.main === module) main();
+module.exports = { loadLauncher };

@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { execa } from 'execa';
 import t from 'tap';
 import { BIN, farmLogs, startFarm } from './helpers/farm.js';
@@ -105,4 +106,25 @@ t.test('bad launcher flags fail with a message naming them', async (t) => {
   const none = await execa(process.execPath, [BIN, '--compiler', '--'], { cwd: work, reject: false });
   t.equal(none.exitCode, 2);
   t.match(none.stderr, /no command given after "--"/);
+});
+
+t.test('bin/distbuild-launch starts Node without NODE_EXTRA_CA_CERTS and gives it back to what the launcher runs', async (t) => {
+  const launch = path.join(path.dirname(BIN), 'distbuild-launch');
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' };
+  // `env` has no input file: it runs locally, with the launcher's environment.
+  const got = await execa(launch, ['--compiler', `--fs-mount=${mount}`, '--', 'env'], { cwd: work, env, reject: false });
+  t.equal(got.exitCode, 0, got.stderr);
+  const vars = new Map(got.stdout.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  t.equal(vars.get('NODE_EXTRA_CA_CERTS'), '/nonexistent/ca.pem', 'the command sees the original value');
+  t.notOk(vars.has('DISTBUILD_NODE_EXTRA_CA_CERTS'), 'and not the stash');
+  // Node itself would warn that it cannot read the file: the launcher's Node never saw it.
+  t.notMatch(got.stderr, /NODE_EXTRA_CA_CERTS|Ignoring extra certs/, 'the launcher did not load the certificates');
+  const remote = await execa(launch, [...farm.launcherArgs(mount).slice(1), '--verbose', '--compiler', '--', 'gcc', '-c', 'ok.c', '-o', 'ok3.o'], { cwd: work, env, reject: false });
+  t.equal(remote.exitCode, 0, remote.stderr);
+  t.match(remote.stderr, /^\[remote w1 /m, 'a remote compile through the wrapper');
+});
+
+t.test('the launcher bundle compiles from its V8 code cache', async (t) => {
+  const shim = createRequire(import.meta.url)(BIN) as { loadLauncher(): { script: { cachedDataRejected?: boolean } } };
+  t.equal(shim.loadLauncher().script.cachedDataRejected, false, 'dist/launcher.cjs.cache was accepted');
 });

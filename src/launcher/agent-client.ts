@@ -66,7 +66,7 @@ async function connectOrStart(socket: string, agentCommand: readonly string[]): 
     if (code !== 'ENOENT' && code !== 'ECONNREFUSED' && code !== 'ECONNRESET') throw err;
   }
   mkdirSync(path.dirname(socket), { recursive: true, mode: 0o700 });
-  const { spawn } = await import('node:child_process');
+  const { spawn } = process.getBuiltinModule('node:child_process');
   const child = spawn(agentCommand[0] ?? process.execPath, [...agentCommand.slice(1), `--agent-socket=${socket}`], {
     detached: true,
     stdio: 'ignore',

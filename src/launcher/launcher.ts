@@ -197,3 +197,6 @@ function describe(cl: CommandLine, mode: 'compiler' | 'linker'): string {
   if (mode === 'linker' || cl.mode === 'link') return output ?? cl.inputs[0] ?? cl.argv[0] ?? '';
   return cl.inputs[0] ?? output ?? cl.argv[0] ?? '';
 }
+
+/** For the build's code cache (src/launcher/build-code-cache.ts). */
+export { warmUp } from './warm-up.js';

@@ -2,7 +2,7 @@
 import { constants } from 'node:os';
 
 export async function runLocal(command: readonly string[]): Promise<number> {
-  const { spawn } = await import('node:child_process');
+  const { spawn } = process.getBuiltinModule('node:child_process');
   return new Promise((resolve) => {
     const child = spawn(command[0] ?? '', command.slice(1), { stdio: 'inherit' });
     child.on('error', (err) => {

@@ -4,11 +4,24 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { ROOT, farmLogs, startFarm, type Farm } from '../helpers/farm.js';
+import { BIN, ROOT, farmLogs, startFarm, type Farm } from '../helpers/farm.js';
 import { childrenCpuFromTimes, percentile, processCpuSeconds, sleep, statusKiB, yieldToLoop } from './stats.js';
 
 const FAKE_CC = path.join(ROOT, 'test', 'fixtures', 'fake-cc.sh');
 const NODE = process.execPath;
+/** What cmake/DistBuild.cmake runs: bin/distbuild-launch, a sh wrapper around bin/distbuild.cjs. */
+const LAUNCH = path.join(path.dirname(BIN), 'distbuild-launch');
+
+/**
+ * The environments measured. Node parses the certificates of NODE_EXTRA_CA_CERTS at every
+ * start (this machine sets it to the system bundle); the launcher's wrapper skips that, so
+ * its cost is also measured against a baseline without the variable.
+ */
+export const ENVS = {
+  machine: { ...process.env },
+  clean: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')),
+} as const;
+export type EnvName = keyof typeof ENVS;
 
 export interface ClientFarm {
   readonly farm: Farm;
@@ -22,6 +35,8 @@ export interface ClientFarm {
   /** The same launcher with a missing mount: it runs the command locally (launcher start-up cost only). */
   readonly localNoop: string[];
   agentPid(): number;
+  /** The server's and the workers' pids. */
+  farmPids(): number[];
   stop(): Promise<void>;
 }
 
@@ -34,16 +49,16 @@ export async function startClientFarm(): Promise<ClientFarm> {
   mkdirSync(work);
   writeFileSync(path.join(work, 'a.c'), '');
   const farm = await startFarm({ workers: [{ name: 'w1', mount, maxJobs: 4, args: ['--log-level=info'] }], serverArgs: ['--log-level=info'] });
-  const launcher = [NODE, ...farm.launcherArgs(mount), '--compiler'];
+  const launcher = [LAUNCH, ...farm.launcherArgs(mount).slice(1), '--compiler'];
   const noop = [...launcher, '--', '/bin/true', '-c', 'a.c', '-o', 'a.o'];
-  const localNoop = [NODE, ...farm.launcherArgs(path.join(mount, 'missing')), '--compiler', ...noop.slice(launcher.length)];
+  const localNoop = [LAUNCH, ...farm.launcherArgs(path.join(mount, 'missing')).slice(1), '--compiler', ...noop.slice(launcher.length)];
   const agentPidFile = path.join(path.dirname(farm.agentSocket), 'agent.pid');
   const stop = async (): Promise<void> => {
     await farm.stop();
     rmSync(mount, { recursive: true, force: true });
   };
   try {
-    const warm = await execa(NODE, [...launcher.slice(1), '--verbose', ...noop.slice(launcher.length)], { cwd: work, reject: false });
+    const warm = await execa(LAUNCH, [...launcher.slice(1), '--verbose', ...noop.slice(launcher.length)], { cwd: work, reject: false });
     if (warm.exitCode !== 0 || !/\[remote /.test(warm.stderr)) {
       throw new Error(`the warm-up launcher did not run remotely (exit ${warm.exitCode}): ${warm.stderr}\n${farmLogs(farm)}`);
     }
@@ -51,13 +66,17 @@ export async function startClientFarm(): Promise<ClientFarm> {
     await stop();
     throw err;
   }
-  return { farm, mount, work, launcher, noop, localNoop, agentPid: () => Number(readFileSync(agentPidFile, 'utf8')), stop };
+  return {
+    farm, mount, work, launcher, noop, localNoop, stop,
+    agentPid: () => Number(readFileSync(agentPidFile, 'utf8')),
+    farmPids: () => [farm.server.pid ?? 0, ...[...farm.workers.values()].map((w) => w.pid ?? 0)],
+  };
 }
 
-async function bashLoopCpu(cwd: string, argv: readonly string[], n: number): Promise<number> {
+async function bashLoopCpu(cwd: string, argv: readonly string[], n: number, env: NodeJS.ProcessEnv): Promise<number> {
   const cmd = argv.map(quote).join(' ');
   const script = `for i in $(seq ${n}); do ${cmd} >/dev/null 2>&1 || { echo "run $i failed" >&2; exit 1; }; done; times`;
-  const out = await execa('bash', ['-c', script], { cwd });
+  const out = await execa('bash', ['-c', script], { cwd, env, extendEnv: false });
   return childrenCpuFromTimes(out.stdout);
 }
 
@@ -69,19 +88,26 @@ export interface CpuRun {
   readonly baselineMs: number;
   /** CPU of a launcher that falls back to a local run (no agent, no farm). */
   readonly localLauncherMs: number;
+  /** Server plus workers CPU per job (on a real farm, spent on other machines). */
+  readonly farmMs: number;
 }
 
 /** Metric 1: client CPU-seconds per remote job ÷ CPU of `node -e 0`, over `n` no-op compiles. */
-export async function measureCpu(cf: ClientFarm, n = 200): Promise<CpuRun> {
-  const baseline = (await bashLoopCpu(cf.work, [NODE, '-e', '0'], n)) / n;
+export async function measureCpu(cf: ClientFarm, envName: EnvName, n = 200): Promise<CpuRun> {
+  const env = ENVS[envName];
+  const baseline = (await bashLoopCpu(cf.work, [NODE, '-e', '0'], n, env)) / n;
   const pid = cf.agentPid();
+  const farmCpu = (): number => cf.farmPids().reduce((sum, p) => sum + processCpuSeconds(p), 0);
   const agentBefore = processCpuSeconds(pid);
-  const launchers = (await bashLoopCpu(cf.work, cf.noop, n)) / n;
+  const farmBefore = farmCpu();
+  const launchers = (await bashLoopCpu(cf.work, cf.noop, n, env)) / n;
   const agent = (processCpuSeconds(pid) - agentBefore) / n;
+  const farm = (farmCpu() - farmBefore) / n;
   if (cf.agentPid() !== pid) throw new Error('the agent was replaced during the CPU measurement');
-  const local = (await bashLoopCpu(cf.work, cf.localNoop, n / 4)) / (n / 4);
+  const local = (await bashLoopCpu(cf.work, cf.localNoop, n / 4, env)) / (n / 4);
   return {
-    ratio: (launchers + agent) / baseline, launcherMs: launchers * 1000, agentMs: agent * 1000, baselineMs: baseline * 1000, localLauncherMs: local * 1000,
+    ratio: (launchers + agent) / baseline, launcherMs: launchers * 1000, agentMs: agent * 1000, baselineMs: baseline * 1000,
+    localLauncherMs: local * 1000, farmMs: farm * 1000,
   };
 }
 
@@ -120,25 +146,26 @@ export interface LatencyRun {
   readonly localLauncherMedianMs: number;
 }
 
-function timedRun(argv: readonly string[], cwd: string): number {
+function timedRun(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): number {
   const [exe, ...args] = argv;
   const start = process.hrtime.bigint();
-  const r = spawnSync(exe ?? NODE, args, { cwd, stdio: 'ignore' });
+  const r = spawnSync(exe ?? NODE, args, { cwd, stdio: 'ignore', env });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: status ${r.status} ${r.error?.message ?? ''}`);
   return ms;
 }
 
 /** Metric 3: wall time of a launcher's no-op remote compile minus the median of `node -e 0`, interleaved. */
-export async function measureLatency(cf: ClientFarm, n = 200): Promise<LatencyRun> {
+export async function measureLatency(cf: ClientFarm, envName: EnvName, n = 200): Promise<LatencyRun> {
+  const env = ENVS[envName];
   const nodeMs: number[] = [];
   const launcherMs: number[] = [];
   const localMs: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (i % 4 === 0) localMs.push(timedRun(cf.localNoop, cf.work));
-    nodeMs.push(timedRun([NODE, '-e', '0'], cf.work));
+    if (i % 4 === 0) localMs.push(timedRun(cf.localNoop, cf.work, env));
+    nodeMs.push(timedRun([NODE, '-e', '0'], cf.work, env));
     await yieldToLoop();
-    launcherMs.push(timedRun(cf.noop, cf.work));
+    launcherMs.push(timedRun(cf.noop, cf.work, env));
     await yieldToLoop();
   }
   const base = percentile(nodeMs, 50);

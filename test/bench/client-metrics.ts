@@ -4,6 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { askAgent } from '../../src/launcher/agent-client.js';
+import { AGENT_PROTOCOL, type AgentRequest } from '../../src/protocol/agent-frames.js';
 import { BIN, ROOT, farmLogs, startFarm, type Farm } from '../helpers/farm.js';
 import { childrenCpuFromTimes, percentile, processCpuSeconds, sleep, statusKiB, yieldToLoop } from './stats.js';
 
@@ -173,4 +175,32 @@ export async function measureLatency(cf: ClientFarm, envName: EnvName, n = 200):
   return { p50Ms: percentile(added, 50), p99Ms: percentile(added, 99), nodeMedianMs: base, launcherMedianMs: percentile(launcherMs, 50),
     localLauncherMedianMs: percentile(localMs, 50),
   };
+}
+
+export interface RoundTripRun {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/**
+ * The farm's own share of metric 3: a no-op job sent to the agent from this process, as a
+ * launcher sends it, timed from connect to answer (agent, server, worker, spawn, commit).
+ */
+export async function measureRoundTrip(cf: ClientFarm, n = 200): Promise<RoundTripRun> {
+  const flag = (name: string): string => cf.noop.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? '';
+  const socket = flag('agent-socket');
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const request: AgentRequest = {
+      v: AGENT_PROTOCOL, type: 'job', id: `bench-rt-${process.pid}-${i}-${Date.now()}`, kind: 'compile',
+      argv: ['/bin/true', '-c', 'a.c', '-o', 'a.o'], cwd: 'w', fsMount: cf.mount, env: {}, dirs: ['w'], outputs: ['w/a.o'],
+      serverAddr: flag('server-addr'), connectTimeoutMs: 5000, client: `bench:${process.pid}`,
+    };
+    const start = process.hrtime.bigint();
+    const answer = await askAgent(socket, request, []);
+    ms.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (answer.reply.type !== 'result' || answer.reply.exitCode !== 0) throw new Error(`round trip ${i}: ${JSON.stringify(answer.reply)}`);
+    await yieldToLoop();
+  }
+  return { p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) };
 }

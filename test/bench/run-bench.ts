@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../helpers/farm.js';
-import { measureCpu, measureLatency, measureRss, startClientFarm, type ClientFarm, type EnvName } from './client-metrics.js';
+import { measureCpu, measureLatency, measureRoundTrip, measureRss, startClientFarm, type ClientFarm, type EnvName } from './client-metrics.js';
 import { measureRealBuild, startRealBuild, type RealBuild } from './real-build.js';
 import { localityRandom, localityScheduler, measureThroughput, THROUGHPUT_DEFAULTS } from './scheduler-metrics.js';
 import { median } from './stats.js';
@@ -87,6 +87,12 @@ async function clientMetrics(): Promise<void> {
       rss.runs.push(r.launcherMiB);
       detail(rss, 'node idle VmHWM MiB', r.nodeMiB);
       log(`2 run ${run}: launcher ${r.launcherMiB.toFixed(1)} MiB (node idle ${r.nodeMiB.toFixed(1)} MiB)`);
+    }
+    if (p50.length > 0) {
+      const rt = await measureRoundTrip(cf, SAMPLES);
+      for (const r of p50) detail(r, 'farm round trip p50 ms (in process, no Node start)', rt.p50Ms);
+      for (const r of p99) detail(r, 'farm round trip p99 ms (in process, no Node start)', rt.p99Ms);
+      log(`3 run ${run}: farm round trip p50 ${rt.p50Ms.toFixed(2)} ms, p99 ${rt.p99Ms.toFixed(2)} ms`);
     }
     for (const [i, e] of envs.entries()) {
       const a = p50[i];

@@ -76,15 +76,15 @@ async function cleanBuild(rb: RealBuild, launcher: readonly string[] | undefined
 export interface RealBuildRun {
   readonly plain: NinjaRun;
   readonly farmJ2: NinjaRun;
-  readonly farmJ4: NinjaRun;
+  readonly farmJ4?: NinjaRun;
 }
 
-/** One run: plain `ninja -j2`, then the farm with `ninja -j2` and `ninja -j4`, back to back in the same build dir. */
-export async function measureRealBuild(rb: RealBuild): Promise<RealBuildRun> {
+/** One run: plain `ninja -j2`, then the farm with `ninja -j2` (and `-j4`), back to back in the same build dir. */
+export async function measureRealBuild(rb: RealBuild, withJ4: boolean): Promise<RealBuildRun> {
   const launcher = rb.farm.launcherArgs(path.dirname(rb.buildDir));
   const plain = await cleanBuild(rb, undefined, 2);
   const farmJ2 = await cleanBuild(rb, launcher, 2);
-  const farmJ4 = await cleanBuild(rb, launcher, 4);
+  const farmJ4 = withJ4 ? await cleanBuild(rb, launcher, 4) : undefined;
   rmSync(rb.buildDir, { recursive: true, force: true });
   return { plain, farmJ2, farmJ4 };
 }

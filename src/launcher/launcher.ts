@@ -170,7 +170,7 @@ export async function runLauncher(
 /** `p` with symlinks resolved, or undefined if it does not exist. */
 function realpathOrUndefined(p: string): string | undefined {
   try {
-    return realpathSync(p);
+    return realpathSync.native(p);
   } catch {
     return undefined;
   }

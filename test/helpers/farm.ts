@@ -112,6 +112,14 @@ function record(logs: Map<string, string[]>, name: string, child: ChildProcess):
   child.stderr?.on('data', (c: Buffer) => lines.push(c.toString()));
 }
 
+/**
+ * The environment for the farm's processes: without tap's instrumentation (NODE_OPTIONS,
+ * _TAPJS_*), which would follow the workers into every command they spawn.
+ */
+export function childEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('_TAPJS')));
+}
+
 export async function startFarm(options: {
   workers: readonly WorkerSpec[];
   serverArgs?: readonly string[];
@@ -120,10 +128,7 @@ export async function startFarm(options: {
   /** A --gen-certs directory: the server serves mTLS, workers and status present the client certificate. */
   certs?: string;
 }): Promise<Farm> {
-  // Without tap's instrumentation (NODE_OPTIONS, _TAPJS_*), which would follow the
-  // workers into every command they spawn.
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('_TAPJS')));
-  const env = { ...base, ...options.env };
+  const env = { ...childEnv(), ...options.env };
   const certs = options.certs;
   const serverEnv = certs === undefined ? env : { ...env, ...serverTlsEnv(certs) };
   const workerEnv = certs === undefined ? env : { ...env, ...clientTlsEnv(certs) };

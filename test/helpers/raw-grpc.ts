@@ -26,21 +26,25 @@ export function tokenMetadata(token: string | undefined): Metadata {
   return md;
 }
 
-/** Settles a streaming call at its first message (then cancels it) or at its status. */
-function settle(call: ClientReadableStream<Buffer> | ClientDuplexStream<Buffer, Buffer>): Promise<RawOutcome> {
+/** Settles a streaming call at its status; with `cancelOnData`, cancels it at its first message. */
+function settle(call: ClientReadableStream<Buffer> | ClientDuplexStream<Buffer, Buffer>, cancelOnData: boolean): Promise<RawOutcome> {
   return new Promise((resolve) => {
     let answered = false;
     call.on('data', () => {
       if (answered) return;
       answered = true;
-      call.cancel();
+      if (cancelOnData) call.cancel();
     });
     call.on('error', () => undefined);
     call.on('status', (s) => resolve({ code: s.code, details: s.details, answered }));
   });
 }
 
-/** One raw call to `method` with `frames` as the request message(s); settles as above within `deadlineMs`. */
+/**
+ * One raw call to `method` with `frames` as the request message(s), within `deadlineMs`.
+ * SubmitJobs is cancelled once answered (its results could take long); Work is half-closed
+ * after the frames and runs to its status.
+ */
 export function rawCall(client: Client, method: string, frames: readonly Buffer[], md: Metadata, deadlineMs = 5000): Promise<RawOutcome> {
   const deadline = Date.now() + deadlineMs;
   if (method === GET_STATUS) {
@@ -50,9 +54,9 @@ export function rawCall(client: Client, method: string, frames: readonly Buffer[
       });
     });
   }
-  if (method === SUBMIT_JOBS) return settle(client.makeServerStreamRequest(method, same, same, frames[0] ?? Buffer.alloc(0), md, { deadline }));
+  if (method === SUBMIT_JOBS) return settle(client.makeServerStreamRequest(method, same, same, frames[0] ?? Buffer.alloc(0), md, { deadline }), true);
   const call = client.makeBidiStreamRequest(method, same, same, md, { deadline });
   for (const f of frames) call.write(f);
   call.end();
-  return settle(call);
+  return settle(call, false);
 }

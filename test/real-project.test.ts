@@ -1,4 +1,4 @@
-// A real project from Debian's sources (c-ares), plain vs through the farm: byte-identical, all remote.
+// A real project from Debian's sources (c-ares), plain vs through a farm with mTLS and a token: byte-identical, all remote.
 import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import t from 'tap';
 import type { StatusReply } from '../src/protocol/messages.js';
 import { artefacts, build, configure, differences, type Generator } from './helpers/cmake.js';
-import { BIN, ROOT, farmLogs, startFarm } from './helpers/farm.js';
+import { BIN, ROOT, clientTlsEnv, farmLogs, genCerts, startFarm } from './helpers/farm.js';
 
 const PACKAGE = 'c-ares=1.18.1-3';
 const OPTIONS = ['-DCARES_STATIC=ON', '-DCMAKE_BUILD_TYPE=RelWithDebInfo'];
@@ -17,12 +17,20 @@ const fetched = await execa('bash', [path.join(ROOT, 'test', 'fixtures', 'debian
 const src = fetched.stdout.trim().split('\n').at(-1) ?? '';
 const buildDir = path.join(mount, 'build');
 
-const farm = await startFarm({ workers: [{ name: 'w1', mount }, { name: 'w2', mount }] });
+// Secure end to end: the server requires client certificates of the farm's CA and a token; the
+// workers, the launchers' agent and --status present both.
+const certDir = mkdtempSync(path.join(os.tmpdir(), 'distbuild-real-certs-'));
+t.teardown(() => rmSync(certDir, { recursive: true, force: true }));
+const certs = await genCerts(path.join(certDir, 'certs'));
+const TOKEN = 'real-project-token';
+const secure = { DISTBUILD_TOKEN: TOKEN, ...clientTlsEnv(certs) };
+const farm = await startFarm({ certs, env: { DISTBUILD_TOKEN: TOKEN }, workers: [{ name: 'w1', mount }, { name: 'w2', mount }] });
 t.teardown(() => farm.stop());
+t.match(farmLogs(farm), /listening \(mTLS \+ token\)/, 'the server serves mTLS and requires a token');
 
 /** `distbuild --status --json`, exactly as a user would run it. */
 async function statusJson(): Promise<StatusReply> {
-  const out = await execa(process.execPath, [BIN, '--status', '--json', `--server-addr=${farm.addr}`]);
+  const out = await execa(process.execPath, [BIN, '--status', '--json', `--server-addr=${farm.addr}`], { env: secure });
   return JSON.parse(out.stdout) as StatusReply;
 }
 
@@ -35,8 +43,8 @@ for (const generator of ['Ninja', 'Unix Makefiles'] as Generator[]) {
     renameSync(buildDir, reference);
 
     const before = await statusJson();
-    await configure(src, buildDir, generator, farm.launcherArgs(mount), OPTIONS);
-    const out = await build(buildDir, generator);
+    await configure(src, buildDir, generator, farm.launcherArgs(mount), OPTIONS, secure);
+    const out = await build(buildDir, generator, secure);
     const after = await statusJson();
 
     const files = artefacts(reference);

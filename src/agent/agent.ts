@@ -15,6 +15,7 @@ import {
   type AgentRequest,
 } from '../protocol/agent-frames.js';
 import type { Job, JobResult } from '../protocol/messages.js';
+import type { ServerChannelOptions } from '../common/server-channel.js';
 import { createSubmitter, type Submitter } from './submitter.js';
 
 export interface AgentOptions {
@@ -25,6 +26,8 @@ export interface AgentOptions {
   readonly reconnectTimeoutMs: number;
   readonly logger: Logger;
   readonly token?: string | undefined;
+  /** TLS and the message size cap of its channels to servers. */
+  readonly channel: ServerChannelOptions;
 }
 
 export interface Agent {
@@ -81,6 +84,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         connectTimeoutMs: req.connectTimeoutMs,
         reconnectTimeoutMs: options.reconnectTimeoutMs,
         token: options.token,
+        channel: options.channel,
         batchSize: options.batchSize,
         batchTimeoutMs: options.batchTimeoutMs,
         logger,

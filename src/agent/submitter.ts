@@ -1,6 +1,7 @@
 // Submits jobs to one server over one channel: batches what arrives while a send is under way.
-import { ClientError, Status, createChannel, createClient, waitForChannelReady } from 'nice-grpc';
+import { ClientError, Status, createClient, waitForChannelReady } from 'nice-grpc';
 import { authCallOptions } from '../common/auth.js';
+import { createServerChannel, type ServerChannelOptions } from '../common/server-channel.js';
 import type { Logger } from '../common/logger.js';
 import { PROTOCOL_VERSION, type Job, type JobResult } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
@@ -22,6 +23,8 @@ export interface SubmitterOptions {
   readonly logger: Logger;
   /** Sent with every RPC. */
   readonly token?: string | undefined;
+  /** TLS and the message size cap. */
+  readonly channel: ServerChannelOptions;
 }
 
 export interface Submitter {
@@ -39,12 +42,7 @@ interface Entry {
 
 export function createSubmitter(options: SubmitterOptions): Submitter {
   const { logger } = options;
-  const channel = createChannel(options.serverAddr, undefined, {
-    'grpc.keepalive_time_ms': 10_000,
-    'grpc.keepalive_timeout_ms': 5_000,
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-  });
+  const channel = createServerChannel(options.serverAddr, { ...options.channel, keepalive: true });
   const client = createClient(schedulerDefinition(), channel, authCallOptions(options.token));
   const closing = new AbortController();
   const pending: Entry[] = [];
@@ -161,7 +159,8 @@ class ConnectTimeoutError extends Error {
 
 function isPermanent(err: unknown): boolean {
   if (err instanceof ConnectTimeoutError) return true; // already waited the whole connect timeout
-  return err instanceof ClientError && [Status.INVALID_ARGUMENT, Status.UNIMPLEMENTED, Status.UNAUTHENTICATED, Status.PERMISSION_DENIED].includes(err.code);
+  // RESOURCE_EXHAUSTED: over max_jobs_per_client or max_message_bytes; the launcher builds locally rather than wait.
+  return err instanceof ClientError && [Status.INVALID_ARGUMENT, Status.UNIMPLEMENTED, Status.UNAUTHENTICATED, Status.PERMISSION_DENIED, Status.RESOURCE_EXHAUSTED].includes(err.code);
 }
 
 function describeError(err: unknown, options: SubmitterOptions): string {

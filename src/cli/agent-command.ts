@@ -3,12 +3,22 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AgentAlreadyRunningError, startAgent } from '../agent/agent.js';
 import { createLogger } from '../common/logger.js';
+import { clientCredentials } from '../common/tls.js';
+import { ConfigError } from '../config/config-error.js';
 import type { Settings } from '../config/settings.js';
 import { onStopSignals } from './signals.js';
 
 export async function agentCommand(settings: Settings): Promise<number> {
   const logger = createLogger({ level: settings.logLevel, role: 'agent', file: path.join(path.dirname(settings.agentSocket), 'agent.log') });
   let agent;
+  try {
+    clientCredentials(settings.tls); // unreadable TLS files: say so here, not on every job
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    logger.error(err.message);
+    process.stderr.write(`distbuild: ${err.message}\n`);
+    return 2;
+  }
   try {
     agent = await startAgent({
       socket: settings.agentSocket,
@@ -17,6 +27,7 @@ export async function agentCommand(settings: Settings): Promise<number> {
       batchTimeoutMs: settings.batchTimeoutMs,
       reconnectTimeoutMs: settings.reconnectTimeoutMs,
       token: settings.tokens[0],
+      channel: { tls: settings.tls, maxMessageBytes: settings.maxMessageBytes },
       logger,
     });
   } catch (err) {

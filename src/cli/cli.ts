@@ -13,6 +13,7 @@ const MODE_HELP: Record<Mode, string> = {
   agent: 'Run the per-user agent that launchers talk to (started on demand).',
   status: "Print the server's view of the farm.",
   demo: 'Start a server and two workers on loopback and build the sample project through them.',
+  'gen-certs': 'Write a CA and server and client certificates and keys to the directory given (--gen-certs DIR), for TLS and mTLS.',
 };
 
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -33,7 +34,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.stderr.write('distbuild: --token is not accepted on the command line, where ps would show it: set DISTBUILD_TOKEN, token in the config file, or --token-file\n');
     return 2;
   }
-  for (const mode of MODES) parser = parser.option(mode, { type: 'boolean', describe: MODE_HELP[mode], group: 'Modes:' });
+  for (const mode of MODES) parser = parser.option(mode, { type: mode === 'gen-certs' ? 'string' : 'boolean', describe: MODE_HELP[mode], group: 'Modes:' });
   for (const spec of OPTION_SPECS) {
     if (spec.asFlag === false) continue;
     const type = spec.type === 'boolean' ? 'boolean' : spec.type === 'integer' ? 'number' : 'string';
@@ -49,12 +50,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (parsed.help === true) return 0;
-  const modes = MODES.filter((m) => parsed[m] === true);
+  const modes = MODES.filter((m) => parsed[m] === true || (m === 'gen-certs' && typeof parsed[m] === 'string'));
   if (modes.length !== 1) {
     process.stderr.write(`distbuild: choose exactly one of ${MODES.map((m) => `--${m}`).join(', ')}${modes.length > 1 ? ` (got ${modes.map((m) => `--${m}`).join(' ')})` : ''}; see --help\n`);
     return 2;
   }
   const mode = modes[0] as Mode;
+  const certDir = parsed['gen-certs'];
+  if (mode === 'gen-certs' && certDir === '') {
+    process.stderr.write('distbuild: --gen-certs needs a directory: distbuild --gen-certs DIR\n');
+    return 2;
+  }
 
   let settings: Settings;
   let reload: () => Promise<Settings>;
@@ -88,6 +94,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return (await import('./status-command.js')).statusCommand(settings);
     case 'demo':
       return (await import('../demo/demo.js')).runDemo(settings);
+    case 'gen-certs':
+      return (await import('./gen-certs-command.js')).genCertsCommand(String(certDir), settings);
     case 'compiler':
     case 'linker':
       process.stderr.write(`distbuild: --${mode} needs the command after "--"\n`);

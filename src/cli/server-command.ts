@@ -21,6 +21,10 @@ export async function serverCommand(settings: Settings): Promise<number> {
     httpHost: settings.httpHost,
     tokens: settings.tokens,
     insecure: settings.insecure,
+    tls: settings.tls,
+    maxMessageBytes: settings.maxMessageBytes,
+    argLimits: { maxJobArgs: settings.maxJobArgs, maxArgBytes: settings.maxArgBytes },
+    maxJobsPerClient: settings.maxJobsPerClient,
   });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -1,13 +1,14 @@
 // `distbuild --status`: prints the server's view of the farm as text or JSON.
-import { createChannel, createClient, waitForChannelReady } from 'nice-grpc';
+import { createClient, waitForChannelReady } from 'nice-grpc';
 import { authCallOptions } from '../common/auth.js';
+import { DEFAULT_CHANNEL, createServerChannel, type ServerChannelOptions } from '../common/server-channel.js';
 import type { Settings } from '../config/settings.js';
 import type { StatusReply } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 import { formatStatus } from './format-status.js';
 
-export async function fetchStatus(serverAddr: string, connectTimeoutMs: number, token?: string): Promise<StatusReply> {
-  const channel = createChannel(serverAddr);
+export async function fetchStatus(serverAddr: string, connectTimeoutMs: number, token?: string, channelOptions: ServerChannelOptions = DEFAULT_CHANNEL): Promise<StatusReply> {
+  const channel = createServerChannel(serverAddr, channelOptions);
   try {
     try {
       await waitForChannelReady(channel, new Date(Date.now() + connectTimeoutMs));
@@ -24,7 +25,7 @@ export async function statusCommand(settings: Settings): Promise<number> {
   if (settings.watch) return watchStatus(settings);
   let status: StatusReply;
   try {
-    status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs, settings.tokens[0]);
+    status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs, settings.tokens[0], channelOf(settings));
   } catch (err) {
     process.stderr.write(`distbuild: ${(err as Error).message}\n`);
     return 1;
@@ -43,7 +44,7 @@ async function watchStatus(settings: Settings): Promise<number> {
     while (!stop.signal.aborted) {
       let text: string;
       try {
-        const status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs, settings.tokens[0]);
+        const status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs, settings.tokens[0], channelOf(settings));
         text = settings.json ? `${JSON.stringify(status)}\n` : formatStatus(status);
       } catch (err) {
         text = `distbuild: ${(err as Error).message}\n`;
@@ -62,4 +63,8 @@ async function watchStatus(settings: Settings): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   return 0;
+}
+
+function channelOf(settings: Settings): ServerChannelOptions {
+  return { tls: settings.tls, maxMessageBytes: settings.maxMessageBytes };
 }

@@ -30,6 +30,8 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
     metrics,
     token: settings.tokens[0],
     maxOutputBytes: settings.maxOutputBytes,
+    argLimits: { maxJobArgs: settings.maxJobArgs, maxArgBytes: settings.maxArgBytes },
+    channel: { tls: settings.tls, maxMessageBytes: settings.maxMessageBytes },
     policy: createJobPolicy(settings.compilerAllowlist, settings.allowFlags),
     serverAddr: settings.serverAddr,
     mount: settings.fsMount,

@@ -3,7 +3,7 @@
 // Dependency-free on purpose: the launcher's hot path reads it.
 
 /** Which role reads a setting. */
-export type Role = 'server' | 'worker' | 'launcher' | 'agent' | 'status' | 'all';
+export type Role = 'server' | 'worker' | 'launcher' | 'agent' | 'status' | 'gen-certs' | 'all';
 
 /** How a setting's raw value is read. Durations are strings with a unit: "500ms", "30s", "5m". */
 export type OptionType = 'string' | 'integer' | 'boolean' | 'duration' | 'list';
@@ -90,6 +90,22 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'File of tokens, one per line: the server accepts any of them, clients send the first.' },
   { key: 'insecure', type: 'boolean', default: false, roles: ['server'],
     description: 'Let the server listen on a non-loopback address without a token (it warns). Only for trusted, isolated networks.' },
+  { key: 'tlsCert', type: 'string', default: undefined, roles: ['server', 'worker', 'agent', 'status'],
+    description: "PEM certificate this process presents: the server's own, or a client's for mTLS. With tls_key, the server serves TLS; a client with tls_cert or tls_ca connects over TLS." },
+  { key: 'tlsKey', type: 'string', default: undefined, roles: ['server', 'worker', 'agent', 'status'],
+    description: 'PEM private key of tls_cert (keep it readable only by its owner).' },
+  { key: 'tlsCa', type: 'string', default: undefined, roles: ['server', 'worker', 'agent', 'status'],
+    description: "PEM CA certificate(s). On the server: clients must present a certificate it signed (mTLS). On clients: the server's certificate is verified against it (default: the system's roots)." },
+  { key: 'maxMessageBytes', type: 'integer', default: 16 * 1024 * 1024, roles: ['server', 'worker', 'agent', 'status'], min: 64 * 1024,
+    description: 'Largest gRPC message received; a larger one fails its call with RESOURCE_EXHAUSTED.' },
+  { key: 'maxJobArgs', type: 'integer', default: 16384, roles: ['server', 'worker'], min: 16,
+    description: "Most arguments in a job's command line (response files included on the worker); more is refused as an invalid job." },
+  { key: 'maxArgBytes', type: 'integer', default: 128 * 1024, roles: ['server', 'worker'], min: 1024,
+    description: "Longest single argument of a job's command line, in bytes (Linux's own limit is 128 KiB); longer is refused as an invalid job." },
+  { key: 'maxJobsPerClient', type: 'integer', default: 1000, roles: ['server'], min: 1,
+    description: 'Jobs in flight at once per client address; a submission beyond it is refused with RESOURCE_EXHAUSTED and its launchers build locally.' },
+  { key: 'genCertsSan', type: 'list', default: [], roles: ['gen-certs'], inFile: false,
+    description: "--gen-certs: extra host names or IP addresses for the server certificate, beyond localhost, 127.0.0.1, ::1 and this host's name." },
   { key: 'compilerAllowlist', type: 'list', default: [], roles: ['worker'],
     description: 'Executables a worker runs, by name on its PATH or absolute path, matched after resolving symlinks (default: the gcc, g++, cc, c++, clang, clang++, ar and ranlib it finds at start-up).' },
   { key: 'maxOutputBytes', type: 'integer', default: 16 * 1024 * 1024, roles: ['worker'], min: 1024,
@@ -102,7 +118,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'Extra environment variables passed to remote jobs, beyond the built-in list (LANG, LC_*, SOURCE_DATE_EPOCH, CPATH…).' },
 ];
 
-export const MODES = ['server', 'worker', 'compiler', 'linker', 'agent', 'status', 'demo'] as const;
+export const MODES = ['server', 'worker', 'compiler', 'linker', 'agent', 'status', 'demo', 'gen-certs'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** "fsMount" → "fs-mount". */

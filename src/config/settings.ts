@@ -1,6 +1,13 @@
 // Validated settings: the typed result of flags > env > TOML file > defaults.
 import type { LOG_LEVELS } from './options.js';
 
+/** Paths of the PEM files of tls_cert, tls_key and tls_ca; undefined where unset. */
+export interface TlsFiles {
+  readonly cert: string | undefined;
+  readonly key: string | undefined;
+  readonly ca: string | undefined;
+}
+
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Every setting, validated, with defaults applied and durations compiled to milliseconds. */
@@ -31,6 +38,13 @@ export interface Settings {
   /** Tokens from `token` and `token_file`; clients send the first, the server accepts any. */
   readonly tokens: readonly string[];
   readonly insecure: boolean;
+  /** TLS files (paths), each undefined unless set. */
+  readonly tls: TlsFiles;
+  readonly maxMessageBytes: number;
+  readonly maxJobArgs: number;
+  readonly maxArgBytes: number;
+  readonly maxJobsPerClient: number;
+  readonly genCertsSan: readonly string[];
   readonly queueTimeoutMs: number;
   readonly maxAttempts: number;
   readonly batchSize: number;

@@ -13,6 +13,7 @@ import {
   type SubmitJobsResponse,
   type WorkerMessage,
 } from '../protocol/messages.js';
+import { clientHost, type ClientLimiter } from './client-limiter.js';
 import type { Scheduler } from './scheduler.js';
 import { createWorkerSession, workerStatus } from './worker-session.js';
 
@@ -25,6 +26,8 @@ export interface HandlerOptions {
   /** The server's lifecycle state, for status and for refusing work while draining. */
   readonly lifecycle: () => 'running' | 'draining' | 'stopped';
   readonly startedAt: number;
+  /** Jobs in flight per client address (max_jobs_per_client). */
+  readonly limiter: ClientLimiter;
 }
 
 export function createSchedulerHandlers(options: HandlerOptions) {
@@ -38,6 +41,14 @@ export function createSchedulerHandlers(options: HandlerOptions) {
     if (request.jobs.length > options.maxBatch) {
       throw new ServerError(Status.INVALID_ARGUMENT, `a batch of ${request.jobs.length} jobs exceeds the server's limit of ${options.maxBatch}`);
     }
+    const client = clientHost(context.peer);
+    if (!options.limiter.tryAcquire(client, request.jobs.length)) {
+      throw new ServerError(
+        Status.RESOURCE_EXHAUSTED,
+        `client ${client} has ${options.limiter.inFlight(client)} jobs in flight; ${request.jobs.length} more would exceed the server's limit of ${options.limiter.max} (setting max_jobs_per_client)`,
+      );
+    }
+    let held = request.jobs.length;
     const results = createChannel<JobResult>(context.signal);
     const records = request.jobs.map((job) => scheduler.submit(job));
     const unsubscribe = records.map((r) => scheduler.onResult(r, (result) => results.push(result)));
@@ -45,10 +56,13 @@ export function createSchedulerHandlers(options: HandlerOptions) {
       yield { msg: 'accepted', accepted: { jobIds: records.map((r) => r.job.id) } };
       let remaining = records.length;
       for await (const result of results) {
+        options.limiter.release(client, 1);
+        held--;
         yield { msg: 'result', result };
         if (--remaining === 0) break;
       }
     } finally {
+      options.limiter.release(client, held);
       for (const u of unsubscribe) u();
       for (const r of records) scheduler.cancelIfUnwanted(r);
     }

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import { failurePolicy } from '../common/failure.js';
+import { argLimitViolation, defaultArgLimits, type ArgLimits } from '../common/job-limits.js';
 import type { AttemptResult, DirReport, FailureKind, Job, JobResult, JobTotals, RunningJob } from '../protocol/messages.js';
 import { createJobQueue, primaryDir } from './job-queue.js';
 import { createJobRecord, failedResult, type JobRecord } from './job-record.js';
@@ -28,6 +29,8 @@ export interface SchedulerOptions {
   readonly leaseMs?: number;
   /** After start-up, how long jobs wait for workers to (re-)register before "no eligible worker" (default 15 s). */
   readonly registrationGraceMs?: number;
+  /** Caps on a job's command line (max_job_args, max_arg_bytes). */
+  readonly argLimits?: ArgLimits;
   /** Told of finished jobs, retries and placements (metrics). */
   readonly events?: SchedulerEvents;
 }
@@ -63,7 +66,7 @@ export interface Scheduler {
 }
 
 export function createScheduler(given: SchedulerOptions): Scheduler {
-  const options = { leaseMs: 30_000, registrationGraceMs: 15_000, ...given };
+  const options = { leaseMs: 30_000, registrationGraceMs: 15_000, argLimits: defaultArgLimits(), ...given };
   const startedAt = Date.now();
   /** Just after a (re)start, workers are still reconnecting: wait for them rather than fail. */
   const inGrace = (now: number): boolean => now - startedAt < options.registrationGraceMs;
@@ -203,7 +206,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       const record = createJobRecord(job, Date.now());
       jobs.set(job.id, record);
       totals.submitted++;
-      const invalid = validateJob(job);
+      const invalid = validateJob(job, options.argLimits);
       if (invalid !== undefined) {
         fail(record, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', invalid);
       } else if (!pool.anyEligible(isLink(record)) && !inGrace(Date.now())) {
@@ -360,8 +363,10 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
 }
 
 /** Why a job can never run, or undefined. */
-function validateJob(job: Job): string | undefined {
+function validateJob(job: Job, limits: ArgLimits): string | undefined {
   if (job.id === '') return 'the job has no id';
+  const tooLarge = argLimitViolation(job.argv, limits, 'server');
+  if (tooLarge !== undefined) return tooLarge;
   if (job.kind !== 'JOB_KIND_COMPILE' && job.kind !== 'JOB_KIND_LINK') return `the job kind ${String(job.kind)} is not COMPILE or LINK`;
   if (job.argv.length === 0 || job.argv[0] === '') return 'the job has an empty command line';
   if (job.cwd.startsWith('/')) return `the cwd "${job.cwd}" is not relative to the mount`;

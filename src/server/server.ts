@@ -7,6 +7,10 @@ import { schedulerDefinition } from '../protocol/scheduler-service.js';
 import { isLoopbackListen } from '../common/auth.js';
 import { serveMetrics } from '../common/metrics-http.js';
 import { ConfigError } from '../config/config-error.js';
+import type { TlsFiles } from '../config/settings.js';
+import type { ArgLimits } from '../common/job-limits.js';
+import { serverTls } from '../common/tls.js';
+import { createClientLimiter } from './client-limiter.js';
 import { createAuthMiddleware } from './auth-middleware.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import { createServerMetrics } from './server-metrics.js';
@@ -26,6 +30,13 @@ export interface ServerOptions {
   /** Tokens a client must send with every RPC; empty: no authentication (loopback or --insecure only). */
   readonly tokens?: readonly string[];
   readonly insecure?: boolean;
+  /** tls_cert/tls_key: serve TLS; with tls_ca, require client certificates signed by it. */
+  readonly tls?: TlsFiles;
+  /** Largest message received (default 16 MiB). */
+  readonly maxMessageBytes?: number;
+  readonly argLimits?: ArgLimits;
+  /** Jobs in flight per client address (default 1000). */
+  readonly maxJobsPerClient?: number;
 }
 
 /** The lifecycle: running → draining → stopped. */
@@ -47,14 +58,19 @@ export interface DistbuildServer {
 export async function startServer(options: ServerOptions): Promise<DistbuildServer> {
   const { logger } = options;
   const tokens = options.tokens ?? [];
-  if (tokens.length === 0 && !isLoopbackListen(options.listen)) {
+  const tls = serverTls(options.tls ?? { cert: undefined, key: undefined, ca: undefined });
+  // Off loopback, a client must prove itself: by a token or by a certificate of tls_ca (mTLS).
+  if (tokens.length === 0 && !tls.mutual && !isLoopbackListen(options.listen)) {
     if (options.insecure !== true) {
       throw new ConfigError(
-        `refusing to listen on ${options.listen} without authentication: anyone who reaches the port could run commands on the workers. Set a token (DISTBUILD_TOKEN, token or token_file), or pass --insecure on an isolated network`,
+        `refusing to listen on ${options.listen} without authentication: anyone who reaches the port could run commands on the workers. Set a token (DISTBUILD_TOKEN, token or token_file) or require client certificates (tls_cert, tls_key and tls_ca), or pass --insecure on an isolated network`,
         'listen',
       );
     }
     logger.warn(`listening on ${options.listen} WITHOUT authentication (--insecure): anyone who can reach this port can run commands on the workers`);
+  }
+  if (tokens.length > 0 && !tls.tls && !isLoopbackListen(options.listen)) {
+    logger.warn(`listening on ${options.listen} without TLS: the token crosses the network in plain text; set tls_cert and tls_key`);
   }
   let lifecycle: ServerLifecycle = { state: 'running' };
   const metrics = createServerMetrics();
@@ -67,13 +83,14 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     retentionMs: 10 * 60_000,
     localityMaxDelayMs: options.localityMaxDelayMs,
     leaseMs: options.leaseMs,
+    ...(options.argLimits === undefined ? {} : { argLimits: options.argLimits }),
   });
   const baseServer = createGrpcServer({
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_receive_message_length': options.maxMessageBytes ?? 16 * 1024 * 1024,
   });
   // With tokens, every RPC passes the auth middleware (which lets the health service through).
   const grpcServer = tokens.length > 0 ? baseServer.use(createAuthMiddleware(tokens)) : baseServer;
@@ -86,17 +103,19 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
       maxBatch: 1000,
       lifecycle: () => lifecycle.state,
       startedAt: Date.now(),
+      limiter: createClientLimiter(options.maxJobsPerClient ?? 1000),
     }),
   );
   // grpc.health.v1: SERVING while running, NOT_SERVING once draining.
   const health = HealthState();
   grpcServer.add(HealthDefinition, HealthServiceImpl(health));
-  const port = await grpcServer.listen(options.listen);
+  const port = await grpcServer.listen(options.listen, tls.credentials);
   metrics.attach(scheduler);
   const http = options.httpPort === undefined ? undefined : await serveMetrics(metrics.registry, options.httpHost ?? '127.0.0.1', options.httpPort);
   const sweeper = setInterval(() => scheduler.sweep(Date.now()), Math.min(1000, Math.max(50, options.leaseMs / 4)));
   sweeper.unref();
-  logger.info(`listening on ${options.listen.replace(/:0$/, '')}${options.listen.endsWith(':0') ? `:${port}` : ''}`);
+  const security = [tls.mutual ? 'mTLS' : tls.tls ? 'TLS' : 'plain text', ...(tokens.length > 0 ? ['token'] : [])].join(' + ');
+  logger.info(`listening (${security}) on ${options.listen.replace(/:0$/, '')}${options.listen.endsWith(':0') ? `:${port}` : ''}`);
 
   const stop = (): void => {
     if (lifecycle.state === 'stopped') return;

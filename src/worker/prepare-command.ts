@@ -1,13 +1,17 @@
 // Turns a job into the command this worker runs: its own mount paths, temporary output names.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { parseCommandLine } from '../common/command-line.js';
 import { isAllowedJobEnv } from '../common/job-env.js';
+import { argLimitViolation, type ArgLimits } from '../common/job-limits.js';
+import { InvalidJobError } from './invalid-job-error.js';
 import { policyViolation, type JobPolicy } from './job-policy.js';
+import { resolveResponseFiles, writeResponseCopies } from './response-files.js';
 import { translateCommand } from './translate-command.js';
 import { fromMountRelative, isUnder, translateText } from '../common/mount-path.js';
 import type { Job } from '../protocol/messages.js';
+
+export { InvalidJobError };
 
 /** An output the command writes under a temporary name, renamed into place on success. */
 export interface PendingOutput {
@@ -28,17 +32,14 @@ export interface PreparedCommand {
   readonly scratch: string[];
 }
 
-/** A job this worker must refuse; the message names the problem. */
-export class InvalidJobError extends Error {
-  override readonly name = 'InvalidJobError';
-}
-
 export interface PrepareOptions {
   /** What this worker agrees to run; undefined: anything (tests of translation only). */
   readonly policy?: JobPolicy;
   readonly mount: string;
   readonly attemptId: string;
   readonly envAllowlist: readonly string[];
+  /** Caps on the command line (max_job_args, max_arg_bytes); undefined: none (tests of translation only). */
+  readonly argLimits?: ArgLimits;
 }
 
 export function prepareCommand(job: Job, options: PrepareOptions): PreparedCommand {
@@ -58,33 +59,24 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
     );
   }
 
-  const scratch: string[] = [];
+  const tooLarge = options.argLimits === undefined ? undefined : argLimitViolation(job.argv, options.argLimits, 'worker');
+  if (tooLarge !== undefined) throw new InvalidJobError(tooLarge);
   const argv = translateCommand(job.argv, from, mount, parseCommandLine(job.argv).mode === 'compile');
-  for (let i = 1; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (!arg.startsWith('@') || from === mount) continue;
-    const rsp = path.resolve(cwd, arg.slice(1));
-    let text: string;
-    try {
-      text = readFileSync(rsp, 'utf8');
-    } catch {
-      continue; // gcc treats an unreadable @file as a plain argument; so do we
-    }
-    const translated = translateText(text, from, mount);
-    if (translated !== text) {
-      const copy = path.join(os.tmpdir(), `distbuild-${options.attemptId}-${i}.rsp`);
-      writeFileSync(copy, translated);
-      scratch.push(copy);
-      argv[i] = `@${copy}`;
-    }
+  const rsp = resolveResponseFiles(argv, cwd, mount, from);
+  if (options.argLimits !== undefined && rsp.any) {
+    const expandedTooLarge = argLimitViolation(rsp.expanded, options.argLimits, 'worker');
+    if (expandedTooLarge !== undefined) throw new InvalidJobError(`with its response files expanded, ${expandedTooLarge}`);
   }
 
   const outputs: PendingOutput[] = [];
   const cl = parseCommandLine(argv);
   if (options.policy !== undefined) {
-    const violation = policyViolation(argv, cwd, mount, cl.outputs.map((o) => o.path), options.policy);
+    // Checked with response files expanded: a flag or an output inside one counts as on the command line.
+    const all = rsp.any ? parseCommandLine(rsp.expanded) : cl;
+    const violation = policyViolation(rsp.expanded, cwd, mount, all.outputs.map((o) => o.path), options.policy);
     if (violation !== undefined) throw new InvalidJobError(violation);
   }
+  const scratch = writeResponseCopies(argv, rsp, options.attemptId);
   if (!cl.outputNameLeaks) {
     const tag = options.attemptId.slice(0, 8);
     const tempOf = (p: string): string => path.join(path.dirname(p), `.${path.basename(p)}.distbuild-${tag}.tmp`);

@@ -2,6 +2,7 @@
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { execa } from 'execa';
+import type { ArgLimits } from '../common/job-limits.js';
 import { toMountRelative, translateText } from '../common/mount-path.js';
 import type { AttemptResult, Assignment, FailureKind, OutputFile } from '../protocol/messages.js';
 import type { JobPolicy } from './job-policy.js';
@@ -15,6 +16,8 @@ export interface RunAttemptOptions {
   readonly signal: AbortSignal;
   /** Cap on captured stdout and stderr, each. */
   readonly maxOutputBytes: number;
+  /** Caps on the command line, response files included. */
+  readonly argLimits: ArgLimits;
 }
 
 const EMPTY = new Uint8Array();
@@ -54,7 +57,9 @@ const settled = (result: AttemptResult, cleanup: () => void): AttemptRun => {
 export async function runAttempt(assign: Assignment, options: RunAttemptOptions): Promise<AttemptRun> {
   let prepared: PreparedCommand;
   try {
-    prepared = prepareCommand(assign.job, { policy: options.policy, mount: options.mount, attemptId: assign.attemptId, envAllowlist: options.envAllowlist });
+    prepared = prepareCommand(assign.job, {
+      policy: options.policy, mount: options.mount, attemptId: assign.attemptId, envAllowlist: options.envAllowlist, argLimits: options.argLimits,
+    });
   } catch (err) {
     const none = (): void => undefined;
     if (err instanceof InvalidJobError) return settled(failed(assign, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', err.message), none);

@@ -1,9 +1,11 @@
 // The worker: registers with the server, runs assigned jobs in place, reconnects when cut off.
 import os from 'node:os';
-import { createChannel as createGrpcChannel, createClient, waitForChannelReady } from 'nice-grpc';
+import { createClient, waitForChannelReady } from 'nice-grpc';
 import PQueue from 'p-queue';
 import { authCallOptions } from '../common/auth.js';
 import { createChannel } from '../common/channel.js';
+import type { ArgLimits } from '../common/job-limits.js';
+import { createServerChannel, type ServerChannelOptions } from '../common/server-channel.js';
 import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { distbuildVersion } from '../common/version.js';
@@ -32,6 +34,10 @@ export interface WorkerOptions {
   readonly policy: JobPolicy;
   /** Cap on each of a job's captured stdout and stderr. */
   readonly maxOutputBytes: number;
+  /** Caps on a job's command line, checked again here (max_job_args, max_arg_bytes). */
+  readonly argLimits: ArgLimits;
+  /** TLS and the message size cap. */
+  readonly channel: ServerChannelOptions;
 }
 
 /** The lifecycle: running → draining → stopped. */
@@ -117,7 +123,9 @@ export function startWorker(options: WorkerOptions): Worker {
   }
 
   async function attempt(assign: Assignment, controller: AbortController, signal: AbortSignal): Promise<void> {
-    const run = await runAttempt(assign, { policy: options.policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes });
+    const run = await runAttempt(assign, {
+      policy: options.policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes, argLimits: options.argLimits,
+    });
     const result = run.result;
     options.metrics?.attemptDone(assign.job.kind, result);
     const command = assign.job.argv.join(' ');
@@ -146,7 +154,7 @@ export function startWorker(options: WorkerOptions): Worker {
   }
 
   async function session(): Promise<void> {
-    const channel = createGrpcChannel(options.serverAddr);
+    const channel = createServerChannel(options.serverAddr, { ...options.channel, keepalive: true });
     try {
       await waitForChannelReady(channel, new Date(Date.now() + options.connectTimeoutMs));
       const client = createClient(schedulerDefinition(), channel, authCallOptions(options.token));

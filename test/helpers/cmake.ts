@@ -13,8 +13,13 @@ export function copySample(dest: string): void {
   cpSync(SAMPLE_PROJECT, dest, { recursive: true });
 }
 
-/** cmake -S src -B build; `launcher` is the farm's launcher argv prefix (without --compiler), or undefined for a plain build. */
-export async function configure(src: string, build: string, generator: Generator, launcher: readonly string[] | undefined, extra: readonly string[] = []): Promise<void> {
+/**
+ * cmake -S src -B build; `launcher` is the farm's launcher argv prefix (without --compiler), or
+ * undefined for a plain build; `env` is added to the environment (e.g. the farm's token and TLS files).
+ */
+export async function configure(
+  src: string, build: string, generator: Generator, launcher: readonly string[] | undefined, extra: readonly string[] = [], env: Record<string, string> = {},
+): Promise<void> {
   const args = ['-S', src, '-B', build, '-G', generator, ...extra];
   if (launcher !== undefined) {
     const [exe, ...flags] = launcher;
@@ -25,7 +30,7 @@ export async function configure(src: string, build: string, generator: Generator
       '-DDISTBUILD_VERBOSE=ON',
     );
   }
-  await execa('cmake', args, { stdio: 'pipe' });
+  await execa('cmake', args, { stdio: 'pipe', env });
 }
 
 export interface BuildOutput {

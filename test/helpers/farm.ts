@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchStatus } from '../../src/cli/status-command.js';
+import { CERT_FILES } from '../../src/cli/gen-certs-command.js';
+import type { ServerChannelOptions } from '../../src/common/server-channel.js';
 import type { StatusReply } from '../../src/protocol/messages.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -15,6 +17,29 @@ export const TEST_ALLOWLIST = [
   'gcc', 'g++', 'cc', 'c++', 'ar', 'ranlib', '/bin/true',
   path.join(ROOT, 'test', 'fixtures', 'fake-cc.sh'), path.join(ROOT, 'test', 'fixtures', 'fake-cc-log.sh'),
 ];
+
+/** DISTBUILD_TLS_* for the server of a farm whose certificates `--gen-certs` wrote to `dir` (mTLS: with the CA). */
+export function serverTlsEnv(dir: string): Record<string, string> {
+  return { DISTBUILD_TLS_CERT: path.join(dir, CERT_FILES.server), DISTBUILD_TLS_KEY: path.join(dir, CERT_FILES.serverKey), DISTBUILD_TLS_CA: path.join(dir, CERT_FILES.ca) };
+}
+
+/** DISTBUILD_TLS_* for a client (worker, agent, --status) of such a farm. */
+export function clientTlsEnv(dir: string): Record<string, string> {
+  return { DISTBUILD_TLS_CERT: path.join(dir, CERT_FILES.client), DISTBUILD_TLS_KEY: path.join(dir, CERT_FILES.clientKey), DISTBUILD_TLS_CA: path.join(dir, CERT_FILES.ca) };
+}
+
+/** Channel options of a client of such a farm (in-process clients of tests). */
+export function clientChannel(dir: string | undefined): ServerChannelOptions {
+  const files = dir === undefined ? undefined : clientTlsEnv(dir);
+  return { tls: { cert: files?.DISTBUILD_TLS_CERT, key: files?.DISTBUILD_TLS_KEY, ca: files?.DISTBUILD_TLS_CA }, maxMessageBytes: 64 * 1024 * 1024 };
+}
+
+/** Runs `distbuild --gen-certs DIR`, as a user would. */
+export async function genCerts(dir: string): Promise<string> {
+  const { execa } = await import('execa');
+  await execa(process.execPath, [BIN, '--gen-certs', dir]);
+  return dir;
+}
 
 export interface WorkerSpec {
   readonly name: string;
@@ -87,23 +112,33 @@ function record(logs: Map<string, string[]>, name: string, child: ChildProcess):
   child.stderr?.on('data', (c: Buffer) => lines.push(c.toString()));
 }
 
+/**
+ * The environment for the farm's processes: without tap's instrumentation (NODE_OPTIONS,
+ * _TAPJS_*), which would follow the workers into every command they spawn.
+ */
+export function childEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('_TAPJS')));
+}
+
 export async function startFarm(options: {
   workers: readonly WorkerSpec[];
   serverArgs?: readonly string[];
   /** Extra environment for the server and the workers (e.g. DISTBUILD_TOKEN). */
   env?: Readonly<Record<string, string>>;
+  /** A --gen-certs directory: the server serves mTLS, workers and status present the client certificate. */
+  certs?: string;
 }): Promise<Farm> {
-  // Without tap's instrumentation (NODE_OPTIONS, _TAPJS_*), which would follow the
-  // workers into every command they spawn.
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('_TAPJS')));
-  const env = { ...base, ...options.env };
+  const env = { ...childEnv(), ...options.env };
+  const certs = options.certs;
+  const serverEnv = certs === undefined ? env : { ...env, ...serverTlsEnv(certs) };
+  const workerEnv = certs === undefined ? env : { ...env, ...clientTlsEnv(certs) };
   const logs = new Map<string, string[]>();
   const agentDir = mkdtempSync(path.join(os.tmpdir(), 'distbuild-agent-'));
   const agentSocket = path.join(agentDir, 'agent.sock');
   const startServer = async (port: number, name: string): Promise<{ child: ChildProcess; port: number }> => {
     const child = spawn(process.execPath, [BIN, '--server', `--listen=127.0.0.1:${port}`, '--log-level=debug', ...(options.serverArgs ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env,
+      env: serverEnv,
     });
     record(logs, name, child);
     const line = await waitForLine(child, /listening on/, 'the server');
@@ -123,14 +158,14 @@ export async function startFarm(options: {
     server,
     workers,
     logs,
-    status: () => fetchStatus(addr, 5000, options.env?.DISTBUILD_TOKEN),
+    status: () => fetchStatus(addr, 5000, options.env?.DISTBUILD_TOKEN, clientChannel(certs)),
     async startWorker(spec) {
       const argv = [
         process.execPath, BIN, '--worker', `--server-addr=${addr}`, `--fs-mount=${spec.mount}`, ...(spec.maxJobs === 0 ? [] : [`--max-jobs=${spec.maxJobs ?? 1}`]),
         `--name=${spec.name}`, '--log-level=debug', '--allow-root', `--compiler-allowlist=${TEST_ALLOWLIST.join(',')}`, ...(spec.disableLinking === true ? ['--disable-linking'] : []), ...(spec.args ?? []),
       ];
       const full = spec.wrap !== undefined ? spec.wrap(argv) : argv;
-      const child = spawn(full[0] ?? '', full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, ...spec.env } });
+      const child = spawn(full[0] ?? '', full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...workerEnv, ...spec.env } });
       record(logs, spec.name, child);
       workers.set(spec.name, child);
       await waitForLine(child, /registered with/, `worker ${spec.name}`);

@@ -9,7 +9,9 @@ import { serveMetrics } from '../common/metrics-http.js';
 import { ConfigError } from '../config/config-error.js';
 import { createAuthMiddleware } from './auth-middleware.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
-import { createServerMetrics } from './server-metrics.js';
+import { createDashboard } from './dashboard.js';
+import { createServerMetrics, type SchedulerEvents } from './server-metrics.js';
+import { statusSnapshot } from './status-snapshot.js';
 import { createSchedulerHandlers } from './scheduler-handlers.js';
 
 export interface ServerOptions {
@@ -42,11 +44,13 @@ export interface DistbuildServer {
   drain(): Promise<void>;
   /** Stops at once, cutting every stream. */
   stop(): void;
+  /** Replaces the accepted tokens (hot reload); refuses an empty list where the listen address needs one. */
+  setTokens(next: readonly string[]): void;
 }
 
 export async function startServer(options: ServerOptions): Promise<DistbuildServer> {
   const { logger } = options;
-  const tokens = options.tokens ?? [];
+  let tokens = options.tokens ?? [];
   if (tokens.length === 0 && !isLoopbackListen(options.listen)) {
     if (options.insecure !== true) {
       throw new ConfigError(
@@ -58,8 +62,18 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
   }
   let lifecycle: ServerLifecycle = { state: 'running' };
   const metrics = createServerMetrics();
+  const startedAt = Date.now();
+  // The dashboard reads the same snapshot as GetStatus (the scheduler exists by the first request).
+  const dashboard = createDashboard(() => statusSnapshot(scheduler, lifecycle.state, startedAt));
+  const events: SchedulerEvents = {
+    ...metrics.events,
+    finished(record, result, now) {
+      metrics.events.finished(record, result, now);
+      dashboard.changed();
+    },
+  };
   const scheduler = createScheduler({
-    events: metrics.events,
+    events,
     logger,
     maxAttempts: options.maxAttempts,
     jobTimeoutMs: options.jobTimeoutMs,
@@ -76,7 +90,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
   // With tokens, every RPC passes the auth middleware (which lets the health service through).
-  const grpcServer = tokens.length > 0 ? baseServer.use(createAuthMiddleware(tokens)) : baseServer;
+  const grpcServer = baseServer.use(createAuthMiddleware(() => tokens));
   grpcServer.add(
     schedulerDefinition(),
     createSchedulerHandlers({
@@ -85,7 +99,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
       leaseMs: options.leaseMs,
       maxBatch: 1000,
       lifecycle: () => lifecycle.state,
-      startedAt: Date.now(),
+      startedAt,
     }),
   );
   // grpc.health.v1: SERVING while running, NOT_SERVING once draining.
@@ -93,7 +107,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
   grpcServer.add(HealthDefinition, HealthServiceImpl(health));
   const port = await grpcServer.listen(options.listen);
   metrics.attach(scheduler);
-  const http = options.httpPort === undefined ? undefined : await serveMetrics(metrics.registry, options.httpHost ?? '127.0.0.1', options.httpPort);
+  const http = options.httpPort === undefined ? undefined : await serveMetrics(metrics.registry, options.httpHost ?? '127.0.0.1', options.httpPort, dashboard.handle);
   const sweeper = setInterval(() => scheduler.sweep(Date.now()), Math.min(1000, Math.max(50, options.leaseMs / 4)));
   sweeper.unref();
   logger.info(`listening on ${options.listen.replace(/:0$/, '')}${options.listen.endsWith(':0') ? `:${port}` : ''}`);
@@ -102,6 +116,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     if (lifecycle.state === 'stopped') return;
     lifecycle = { state: 'stopped' };
     clearInterval(sweeper);
+    dashboard.close();
     http?.close();
     grpcServer.forceShutdown();
   };
@@ -122,5 +137,12 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
       stop();
     },
     stop,
+    setTokens(next) {
+      if (next.length === 0 && tokens.length > 0 && !isLoopbackListen(options.listen) && options.insecure !== true) {
+        throw new ConfigError(`refusing to drop every token while listening on ${options.listen}: keep a token in token / token_file, or restart with --insecure`, 'tokenFile');
+      }
+      if (next.length !== tokens.length || next.some((t, i) => t !== tokens[i])) logger.info(`token list reloaded: ${next.length} token(s) accepted`);
+      tokens = [...next];
+    },
   };
 }

@@ -89,7 +89,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
-  // With tokens, every RPC passes the auth middleware (which lets the health service through).
+  // Every RPC passes the auth middleware: with tokens set (now or after a reload) it needs one, except the health service.
   const grpcServer = baseServer.use(createAuthMiddleware(() => tokens));
   grpcServer.add(
     schedulerDefinition(),

@@ -78,7 +78,7 @@ t.test('the server refuses a non-loopback address without a token unless --insec
   const refused = await execa(process.execPath, [BIN, '--server', '--listen=0.0.0.0:0'], { env: noToken, reject: false });
   t.equal(refused.exitCode, 2);
   t.match(refused.stderr, /refusing to listen on 0\.0\.0\.0:0 without authentication/);
-  const insecure = spawn(process.execPath, [BIN, '--server', '--listen=0.0.0.0:0', '--insecure'], { env: noToken, stdio: ['ignore', 'pipe', 'pipe'] });
+  const insecure = spawn(process.execPath, [BIN, '--server', '--listen=0.0.0.0:0', '--insecure', '--no-mdns'], { env: noToken, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => insecure.kill('SIGKILL'));
   t.match(await waitForLine(insecure, /WITHOUT authentication/, 'the insecure server'), /--insecure/);
 });

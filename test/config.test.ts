@@ -5,6 +5,8 @@ import path from 'node:path';
 import t from 'tap';
 import { envSource, fileSource, flagSource, readConfigFiles, resolveSettings } from '../src/config/resolve-settings.js';
 import { parseDuration } from '../src/common/duration.js';
+import { createLogger } from '../src/common/logger.js';
+import { findServer } from '../src/discovery/find-server.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'distbuild-config-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,7 +21,16 @@ t.test('flags beat env, env beats the file, the file beats defaults', async (t) 
   t.equal(s.fsMount, '/from/file');
   t.equal(s.logLevel, 'warn');
   t.equal(s.jobTimeoutMs, 600_000, 'defaults compiled to milliseconds');
-  t.equal(resolveSettings([], {}).serverAddr, '127.0.0.1:50051');
+  t.equal(resolveSettings([], {}).serverAddr, undefined, 'no server_addr anywhere: left for discovery');
+});
+
+t.test('without server_addr, clients look for the server and then try 127.0.0.1:50051', async (t) => {
+  const logger = createLogger({ level: 'error', role: 'test' });
+  t.equal(await findServer({ serverAddr: 'set:1', mdns: true, discoveryTimeoutMs: 100 }, logger), 'set:1', 'a set address is used as it is');
+  t.equal(await findServer({ serverAddr: undefined, mdns: false, discoveryTimeoutMs: 100 }, logger), '127.0.0.1:50051', 'mdns = false: straight to the default');
+  const s = resolveSettings([envSource({ DISTBUILD_MDNS: 'off', DISTBUILD_DISCOVERY_TIMEOUT: '300ms' })], {});
+  t.equal(s.mdns, false);
+  t.equal(s.discoveryTimeoutMs, 300);
 });
 
 t.test('an unknown key is an error that names it', async (t) => {

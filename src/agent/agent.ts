@@ -16,6 +16,7 @@ import {
 } from '../protocol/agent-frames.js';
 import type { Job, JobResult } from '../protocol/messages.js';
 import type { ServerChannelOptions } from '../common/server-channel.js';
+import { findServer } from '../discovery/find-server.js';
 import { createSubmitter, type Submitter } from './submitter.js';
 
 export interface AgentOptions {
@@ -75,12 +76,19 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     idleTimer = active === 0 ? setTimeout(stop, options.idleTimeoutMs) : undefined;
   }
 
-  function submitterFor(req: AgentRequest): Submitter {
-    const key = `${req.serverAddr}|${req.connectTimeoutMs}`;
+  /** Where jobs without a server_addr go: looked up once (mDNS), then kept for the agent's life. */
+  let discovered: Promise<string> | undefined;
+
+  async function submitterFor(req: AgentRequest): Promise<Submitter> {
+    const serverAddr = req.serverAddr ?? (await (discovered ??= findServer(
+      { serverAddr: undefined, mdns: req.discoveryTimeoutMs > 0, discoveryTimeoutMs: req.discoveryTimeoutMs },
+      logger,
+    )));
+    const key = `${serverAddr}|${req.connectTimeoutMs}`;
     let s = submitters.get(key);
     if (s === undefined) {
       s = createSubmitter({
-        serverAddr: req.serverAddr,
+        serverAddr,
         connectTimeoutMs: req.connectTimeoutMs,
         reconnectTimeoutMs: options.reconnectTimeoutMs,
         token: options.token,
@@ -148,7 +156,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       client: req.client,
       outputs: [...req.outputs],
     };
-    const outcome = await submitterFor(req).submit(job, signal);
+    const outcome = await (await submitterFor(req)).submit(job, signal);
     if (outcome.type === 'unreachable') return { reply: { type: 'fallback', reason: outcome.reason }, stdout: none, stderr: none };
     return toReply(outcome.result);
   }

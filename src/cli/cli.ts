@@ -85,7 +85,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 
   switch (mode) {
     case 'server':
-      return (await import('./server-command.js')).serverCommand(settings);
+      return (await import('./server-command.js')).serverCommand(settings, reload);
     case 'worker':
       return (await import('./worker-command.js')).workerCommand(settings, reload);
     case 'agent':

@@ -28,8 +28,8 @@ export function formatStatus(s: StatusReply): string {
   }
   if (s.running.length > 0) {
     lines.push('');
-    const rows = [['RUNNING', 'KIND', 'WORKER', 'AGE']];
-    for (const j of s.running) rows.push([j.summary, j.kind === 'JOB_KIND_LINK' ? 'link' : 'compile', j.worker, `${(j.ageMs / 1000).toFixed(1)}s`]);
+    const rows = [['RUNNING', 'KIND', 'WORKER', 'ATTEMPT', 'AGE']];
+    for (const j of s.running) rows.push([j.summary, j.kind === 'JOB_KIND_LINK' ? 'link' : 'compile', j.worker, String(j.attempt), `${(j.ageMs / 1000).toFixed(1)}s`]);
     lines.push(table(rows));
   }
   return `${lines.join('\n')}\n`;

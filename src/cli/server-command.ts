@@ -1,53 +1,74 @@
-// `distbuild --server`: runs the server until a signal drains it.
+// `distbuild --server`: runs the server (announced on the LAN by mDNS) until a signal drains it; reloads tokens live.
+import { isLoopbackListen } from '../common/auth.js';
 import { createLogger } from '../common/logger.js';
+import { distbuildVersion } from '../common/version.js';
 import type { Settings } from '../config/settings.js';
 import { ConfigError } from '../config/config-error.js';
 import { startServer } from '../server/server.js';
 import { onStopSignals } from './signals.js';
+import { watchConfig } from './watch-config.js';
 
-export async function serverCommand(settings: Settings): Promise<number> {
+export async function serverCommand(settings: Settings, reload?: () => Promise<Settings>): Promise<number> {
   const logger = createLogger({ level: settings.logLevel, role: 'server' });
   let server;
   try {
     server = await startServer({
-    listen: settings.listen,
-    logger,
-    jobTimeoutMs: settings.jobTimeoutMs,
-    queueTimeoutMs: settings.queueTimeoutMs,
-    maxAttempts: settings.maxAttempts,
-    leaseMs: settings.leaseTimeoutMs,
-    localityMaxDelayMs: settings.localityMaxDelayMs,
-    httpPort: settings.httpPort,
-    httpHost: settings.httpHost,
-    tokens: settings.tokens,
-    insecure: settings.insecure,
-    tls: settings.tls,
-    maxMessageBytes: settings.maxMessageBytes,
-    argLimits: { maxJobArgs: settings.maxJobArgs, maxArgBytes: settings.maxArgBytes },
-    maxJobsPerClient: settings.maxJobsPerClient,
-  });
+      listen: settings.listen,
+      logger,
+      jobTimeoutMs: settings.jobTimeoutMs,
+      queueTimeoutMs: settings.queueTimeoutMs,
+      maxAttempts: settings.maxAttempts,
+      leaseMs: settings.leaseTimeoutMs,
+      localityMaxDelayMs: settings.localityMaxDelayMs,
+      httpPort: settings.httpPort,
+      httpHost: settings.httpHost,
+      tokens: settings.tokens,
+      insecure: settings.insecure,
+      tls: settings.tls,
+      maxMessageBytes: settings.maxMessageBytes,
+      argLimits: { maxJobArgs: settings.maxJobArgs, maxArgBytes: settings.maxArgBytes },
+      maxJobsPerClient: settings.maxJobsPerClient,
+    });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`distbuild: ${err.message}\n`);
     return 2;
   }
   const host = settings.listen.slice(0, settings.listen.lastIndexOf(':'));
-  // Machine-readable: scripts and tests read the bound port from this line.
-  if (server.httpPort !== undefined) process.stdout.write(`distbuild server metrics on http://${settings.httpHost}:${server.httpPort}/metrics\n`);
+  // Machine-readable: scripts and tests read the bound ports from these lines.
+  if (server.httpPort !== undefined) {
+    process.stdout.write(`distbuild server metrics on http://${settings.httpHost}:${server.httpPort}/metrics\n`);
+    process.stdout.write(`distbuild server dashboard on http://${settings.httpHost}:${server.httpPort}/\n`);
+  }
   process.stdout.write(`distbuild server listening on ${host}:${server.port}\n`);
+  // Only a server that others can reach is worth announcing.
+  const announcement = settings.mdns && !isLoopbackListen(settings.listen)
+    ? await (await import('../discovery/announce-server.js')).announceServer(
+        server.port,
+        { version: distbuildVersion(), token: settings.tokens.length > 0 ? 'yes' : 'no', tls: settings.tls.cert !== undefined ? 'yes' : 'no' },
+        logger,
+      )
+    : undefined;
+  const running = server;
+  const watcher = reload === undefined ? undefined : watchConfig(settings, reload, logger, (next) => {
+    running.setTokens(next.tokens);
+    logger.level = next.logLevel;
+  });
   let off = (): void => undefined;
   await new Promise<void>((resolve) => {
     off = onStopSignals(
       () => {
-        void server.drain().then(resolve);
+        void announcement?.stop();
+        void running.drain().then(resolve);
       },
       () => {
         logger.warn('second signal: stopping now');
-        server.stop();
+        running.stop();
         resolve();
       },
     );
   });
   off();
+  await Promise.all([watcher?.close(), announcement?.stop()]);
   return 0;
 }

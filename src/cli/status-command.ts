@@ -1,8 +1,10 @@
 // `distbuild --status`: prints the server's view of the farm as text or JSON.
 import { createClient, waitForChannelReady } from 'nice-grpc';
 import { authCallOptions } from '../common/auth.js';
+import { createLogger } from '../common/logger.js';
 import { DEFAULT_CHANNEL, createServerChannel, type ServerChannelOptions } from '../common/server-channel.js';
 import type { Settings } from '../config/settings.js';
+import { findServer } from '../discovery/find-server.js';
 import type { StatusReply } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 import { formatStatus } from './format-status.js';
@@ -22,10 +24,11 @@ export async function fetchStatus(serverAddr: string, connectTimeoutMs: number, 
 }
 
 export async function statusCommand(settings: Settings): Promise<number> {
-  if (settings.watch) return watchStatus(settings);
+  const serverAddr = await findServer(settings, createLogger({ level: settings.logLevel === 'debug' ? 'debug' : 'warn', role: 'status' }));
+  if (settings.watch) return watchStatus(settings, serverAddr);
   let status: StatusReply;
   try {
-    status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs, settings.tokens[0], channelOf(settings));
+    status = await fetchStatus(serverAddr, settings.connectTimeoutMs, settings.tokens[0], channelOf(settings));
   } catch (err) {
     process.stderr.write(`distbuild: ${(err as Error).message}\n`);
     return 1;
@@ -35,7 +38,7 @@ export async function statusCommand(settings: Settings): Promise<number> {
 }
 
 /** `--status --watch`: redraws the status every second until SIGINT or SIGTERM. */
-async function watchStatus(settings: Settings): Promise<number> {
+async function watchStatus(settings: Settings, serverAddr: string): Promise<number> {
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.once('SIGINT', onSignal);
@@ -44,7 +47,7 @@ async function watchStatus(settings: Settings): Promise<number> {
     while (!stop.signal.aborted) {
       let text: string;
       try {
-        const status = await fetchStatus(settings.serverAddr, settings.connectTimeoutMs, settings.tokens[0], channelOf(settings));
+        const status = await fetchStatus(serverAddr, settings.connectTimeoutMs, settings.tokens[0], channelOf(settings));
         text = settings.json ? `${JSON.stringify(status)}\n` : formatStatus(status);
       } catch (err) {
         text = `distbuild: ${(err as Error).message}\n`;

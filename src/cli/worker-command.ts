@@ -4,11 +4,14 @@ import { createLogger } from '../common/logger.js';
 import type { Settings } from '../config/settings.js';
 import { findCompilers } from '../worker/capabilities.js';
 import { serveMetrics } from '../common/metrics-http.js';
+import { findServer } from '../discovery/find-server.js';
 import { watchConfig } from './watch-config.js';
 import { createJobPolicy } from '../worker/job-policy.js';
 import { createWorkerMetrics } from '../worker/worker-metrics.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import { onStopSignals } from './signals.js';
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export async function workerCommand(settings: Settings, reload?: () => Promise<Settings>): Promise<number> {
   const logger = createLogger({ level: settings.logLevel, role: `worker ${settings.name}` });
@@ -23,7 +26,9 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
   const compilers = await findCompilers();
   logger.info(`compilers: ${compilers.map((c) => `${c.name} (${c.version})`).join(', ') || 'none found'}`);
   let current: Worker | undefined;
-  const metrics = createWorkerMetrics(() => ({ running: current?.running() ?? 0, max: settings.maxJobs }));
+  /** The settings in force, as hot reload changes them. */
+  let live = settings;
+  const metrics = createWorkerMetrics(() => ({ running: current?.running() ?? 0, max: live.maxJobs }));
   const http = settings.httpPort === undefined ? undefined : await serveMetrics(metrics.registry, settings.httpHost, settings.httpPort);
   if (http !== undefined) process.stdout.write(`distbuild worker metrics on http://${settings.httpHost}:${http.port}/metrics\n`);
   const worker = startWorker({
@@ -33,7 +38,7 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
     argLimits: { maxJobArgs: settings.maxJobArgs, maxArgBytes: settings.maxArgBytes },
     channel: { tls: settings.tls, maxMessageBytes: settings.maxMessageBytes },
     policy: createJobPolicy(settings.compilerAllowlist, settings.allowFlags),
-    serverAddr: settings.serverAddr,
+    findServer: () => findServer(settings, logger),
     mount: settings.fsMount,
     name: settings.name,
     maxJobs: settings.maxJobs,
@@ -56,6 +61,10 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
   const watcher = reload === undefined ? undefined : watchConfig(settings, reload, logger, (next) => {
     worker.setMaxJobs(next.maxJobs);
     logger.level = next.logLevel;
+    if (!sameList(next.compilerAllowlist, live.compilerAllowlist) || !sameList(next.allowFlags, live.allowFlags)) {
+      worker.setPolicy(createJobPolicy(next.compilerAllowlist, next.allowFlags));
+    }
+    live = next;
   });
   await worker.done;
   await watcher?.close();

@@ -1,4 +1,4 @@
-// Serves a prom-client registry at /metrics over plain HTTP (localhost by default).
+// Serves a prom-client registry at /metrics over plain HTTP (localhost by default), plus any extra routes.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -31,11 +31,17 @@ export async function serveMetrics(
     }
     if (extra?.(req, res) === true) return;
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found: try /metrics\n');
+    res.end(`not found: ${req.url ?? ''}; try /metrics\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      server.close();
+      server.closeAllConnections(); // event streams never end by themselves
+    },
+  };
 }

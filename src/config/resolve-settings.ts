@@ -82,7 +82,9 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
   };
   return {
     config: out.config as string | undefined,
-    serverAddr: out.serverAddr as string,
+    serverAddr: out.serverAddr as string | undefined,
+    mdns: out.mdns as boolean,
+    discoveryTimeoutMs: duration('discoveryTimeout'),
     fsMount: path.resolve(out.fsMount as string),
     logLevel: out.logLevel as LogLevel,
     listen: out.listen as string,
@@ -105,6 +107,7 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     maxOutputBytes: out.maxOutputBytes as number,
     allowRoot: out.allowRoot as boolean,
     tokens: secrets ? readTokens(out.token as string | undefined, out.tokenFile as string | undefined) : [],
+    tokenFile: out.tokenFile as string | undefined,
     insecure: out.insecure as boolean,
     tls: { cert: out.tlsCert as string | undefined, key: out.tlsKey as string | undefined, ca: out.tlsCa as string | undefined },
     maxMessageBytes: out.maxMessageBytes as number,

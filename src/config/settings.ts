@@ -13,7 +13,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Every setting, validated, with defaults applied and durations compiled to milliseconds. */
 export interface Settings {
   readonly config: string | undefined;
-  readonly serverAddr: string;
+  /** Undefined when no flag, env var or file sets it: look for the server by mDNS (see `mdns`). */
+  readonly serverAddr: string | undefined;
+  readonly mdns: boolean;
+  readonly discoveryTimeoutMs: number;
   readonly fsMount: string;
   readonly logLevel: LogLevel;
   readonly listen: string;
@@ -37,6 +40,8 @@ export interface Settings {
   readonly allowRoot: boolean;
   /** Tokens from `token` and `token_file`; clients send the first, the server accepts any. */
   readonly tokens: readonly string[];
+  /** The token_file setting, watched for rotation by a running server. */
+  readonly tokenFile: string | undefined;
   readonly insecure: boolean;
   /** TLS files (paths), each undefined unless set. */
   readonly tls: TlsFiles;

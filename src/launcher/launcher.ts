@@ -122,7 +122,8 @@ export async function runLauncher(
     env: pickJobEnv(io.env, settings.envAllowlist),
     dirs: [...dirs],
     outputs: cl.outputs.map((o) => rel(o.path)).filter((p): p is string => p !== undefined),
-    serverAddr: settings.serverAddr,
+    ...(settings.serverAddr !== undefined ? { serverAddr: settings.serverAddr } : {}),
+    discoveryTimeoutMs: settings.mdns ? settings.discoveryTimeoutMs : 0,
     connectTimeoutMs: settings.connectTimeoutMs,
     client: `${os.hostname()}:${process.pid}`,
   };

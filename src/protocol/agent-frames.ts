@@ -11,7 +11,7 @@ export const FRAME_STDOUT = 2;
 export const FRAME_STDERR = 3;
 
 /** Bumped when old launchers and agents cannot talk. */
-export const AGENT_PROTOCOL = 1;
+export const AGENT_PROTOCOL = 2;
 
 /** A job as the launcher hands it to the agent. Paths are the launcher's own. */
 export interface AgentRequest {
@@ -26,7 +26,10 @@ export interface AgentRequest {
   readonly env: Readonly<Record<string, string>>;
   readonly dirs: readonly string[];
   readonly outputs: readonly string[];
-  readonly serverAddr: string;
+  /** Absent when the launcher has no server_addr: the agent looks for the server (mDNS). */
+  readonly serverAddr?: string;
+  /** How long the agent may look for the server by mDNS; 0: mdns = false, go to 127.0.0.1:50051. */
+  readonly discoveryTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly client: string;
 }

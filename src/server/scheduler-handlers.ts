@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { ServerError, Status, type CallContext } from 'nice-grpc';
 import { createChannel } from '../common/channel.js';
 import type { Logger } from '../common/logger.js';
-import { distbuildVersion } from '../common/version.js';
 import {
   PROTOCOL_VERSION,
   type JobResult,
@@ -15,7 +14,8 @@ import {
 } from '../protocol/messages.js';
 import { clientHost, type ClientLimiter } from './client-limiter.js';
 import type { Scheduler } from './scheduler.js';
-import { createWorkerSession, workerStatus } from './worker-session.js';
+import { statusSnapshot } from './status-snapshot.js';
+import { createWorkerSession } from './worker-session.js';
 
 export interface HandlerOptions {
   readonly scheduler: Scheduler;
@@ -124,16 +124,7 @@ export function createSchedulerHandlers(options: HandlerOptions) {
   }
 
   async function getStatus(): Promise<StatusReply> {
-    const now = Date.now();
-    return {
-      state: options.lifecycle(),
-      workers: [...scheduler.workers.values()].map((w) => workerStatus(w, now, scheduler.locality.dirCount(w))),
-      queued: scheduler.queuedCount(),
-      running: scheduler.runningJobs(now),
-      totals: scheduler.totals(),
-      uptimeMs: now - options.startedAt,
-      version: distbuildVersion(),
-    };
+    return statusSnapshot(scheduler, options.lifecycle(), options.startedAt);
   }
 
   return { submitJobs, work, getStatus };

@@ -13,7 +13,9 @@ import { serverTls } from '../common/tls.js';
 import { createClientLimiter } from './client-limiter.js';
 import { createAuthMiddleware } from './auth-middleware.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
-import { createServerMetrics } from './server-metrics.js';
+import { createDashboard } from './dashboard.js';
+import { createServerMetrics, type SchedulerEvents } from './server-metrics.js';
+import { statusSnapshot } from './status-snapshot.js';
 import { createSchedulerHandlers } from './scheduler-handlers.js';
 
 export interface ServerOptions {
@@ -53,11 +55,13 @@ export interface DistbuildServer {
   drain(): Promise<void>;
   /** Stops at once, cutting every stream. */
   stop(): void;
+  /** Replaces the accepted tokens (hot reload); refuses an empty list where the listen address needs one. */
+  setTokens(next: readonly string[]): void;
 }
 
 export async function startServer(options: ServerOptions): Promise<DistbuildServer> {
   const { logger } = options;
-  const tokens = options.tokens ?? [];
+  let tokens = options.tokens ?? [];
   const tls = serverTls(options.tls ?? { cert: undefined, key: undefined, ca: undefined });
   // Off loopback, a client must prove itself: by a token or by a certificate of tls_ca (mTLS).
   if (tokens.length === 0 && !tls.mutual && !isLoopbackListen(options.listen)) {
@@ -74,8 +78,18 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
   }
   let lifecycle: ServerLifecycle = { state: 'running' };
   const metrics = createServerMetrics();
+  const startedAt = Date.now();
+  // The dashboard reads the same snapshot as GetStatus (the scheduler exists by the first request).
+  const dashboard = createDashboard(() => statusSnapshot(scheduler, lifecycle.state, startedAt));
+  const events: SchedulerEvents = {
+    ...metrics.events,
+    finished(record, result, now) {
+      metrics.events.finished(record, result, now);
+      dashboard.changed();
+    },
+  };
   const scheduler = createScheduler({
-    events: metrics.events,
+    events,
     logger,
     maxAttempts: options.maxAttempts,
     jobTimeoutMs: options.jobTimeoutMs,
@@ -92,8 +106,8 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     'grpc.max_receive_message_length': options.maxMessageBytes ?? 16 * 1024 * 1024,
   });
-  // With tokens, every RPC passes the auth middleware (which lets the health service through).
-  const grpcServer = tokens.length > 0 ? baseServer.use(createAuthMiddleware(tokens)) : baseServer;
+  // Every RPC passes the auth middleware: with tokens set (now or after a reload) it needs one, except the health service.
+  const grpcServer = baseServer.use(createAuthMiddleware(() => tokens));
   grpcServer.add(
     schedulerDefinition(),
     createSchedulerHandlers({
@@ -102,7 +116,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
       leaseMs: options.leaseMs,
       maxBatch: 1000,
       lifecycle: () => lifecycle.state,
-      startedAt: Date.now(),
+      startedAt,
       limiter: createClientLimiter(options.maxJobsPerClient ?? 1000),
     }),
   );
@@ -111,7 +125,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
   grpcServer.add(HealthDefinition, HealthServiceImpl(health));
   const port = await grpcServer.listen(options.listen, tls.credentials);
   metrics.attach(scheduler);
-  const http = options.httpPort === undefined ? undefined : await serveMetrics(metrics.registry, options.httpHost ?? '127.0.0.1', options.httpPort);
+  const http = options.httpPort === undefined ? undefined : await serveMetrics(metrics.registry, options.httpHost ?? '127.0.0.1', options.httpPort, dashboard.handle);
   const sweeper = setInterval(() => scheduler.sweep(Date.now()), Math.min(1000, Math.max(50, options.leaseMs / 4)));
   sweeper.unref();
   const security = [tls.mutual ? 'mTLS' : tls.tls ? 'TLS' : 'plain text', ...(tokens.length > 0 ? ['token'] : [])].join(' + ');
@@ -121,6 +135,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     if (lifecycle.state === 'stopped') return;
     lifecycle = { state: 'stopped' };
     clearInterval(sweeper);
+    dashboard.close();
     http?.close();
     grpcServer.forceShutdown();
   };
@@ -141,5 +156,12 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
       stop();
     },
     stop,
+    setTokens(next) {
+      if (next.length === 0 && tokens.length > 0 && !isLoopbackListen(options.listen) && options.insecure !== true) {
+        throw new ConfigError(`refusing to drop every token while listening on ${options.listen}: keep a token in token / token_file, or restart with --insecure`, 'tokenFile');
+      }
+      if (next.length !== tokens.length || next.some((t, i) => t !== tokens[i])) logger.info(`token list reloaded: ${next.length} token(s) accepted`);
+      tokens = [...next];
+    },
   };
 }

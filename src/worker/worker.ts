@@ -18,7 +18,8 @@ import type { WorkerMetrics } from './worker-metrics.js';
 import { runAttempt } from './run-attempt.js';
 
 export interface WorkerOptions {
-  readonly serverAddr: string;
+  /** HOST:PORT of the server, asked afresh before each session (server_addr, or mDNS). */
+  readonly findServer: () => Promise<string>;
   readonly mount: string;
   readonly name: string;
   readonly maxJobs: number;
@@ -49,6 +50,8 @@ export interface Worker {
   running(): number;
   /** Changes how many jobs it runs at once, and tells the server. */
   setMaxJobs(maxJobs: number): void;
+  /** Replaces what it agrees to run (hot reload of compiler_allowlist, allow_flags); applies to jobs assigned from now on. */
+  setPolicy(policy: JobPolicy): void;
   /** Takes no new jobs, finishes the running ones, then stops. */
   drain(): Promise<void>;
   /** Stops at once, killing running commands. */
@@ -62,6 +65,7 @@ export function startWorker(options: WorkerOptions): Worker {
   let lifecycle: WorkerLifecycle = { state: 'running' };
   const stopController = new AbortController();
   let maxJobs = options.maxJobs;
+  let policy = options.policy;
   const queue = new PQueue({ concurrency: maxJobs });
   /** attempt id → its cancel controller. */
   const running = new Map<string, AbortController>();
@@ -124,7 +128,7 @@ export function startWorker(options: WorkerOptions): Worker {
 
   async function attempt(assign: Assignment, controller: AbortController, signal: AbortSignal): Promise<void> {
     const run = await runAttempt(assign, {
-      policy: options.policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes, argLimits: options.argLimits,
+      policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes, argLimits: options.argLimits,
     });
     const result = run.result;
     options.metrics?.attemptDone(assign.job.kind, result);
@@ -154,7 +158,8 @@ export function startWorker(options: WorkerOptions): Worker {
   }
 
   async function session(): Promise<void> {
-    const channel = createServerChannel(options.serverAddr, { ...options.channel, keepalive: true });
+    serverAddr = await options.findServer();
+    const channel = createServerChannel(serverAddr, { ...options.channel, keepalive: true });
     try {
       await waitForChannelReady(channel, new Date(Date.now() + options.connectTimeoutMs));
       const client = createClient(schedulerDefinition(), channel, authCallOptions(options.token));
@@ -180,7 +185,7 @@ export function startWorker(options: WorkerOptions): Worker {
       for await (const message of client.work(outbox, { signal: stopController.signal })) {
         switch (message.msg) {
           case 'registered':
-            logger.info(`registered with ${options.serverAddr} as ${options.name} (${maxJobs} slots, ${options.canLink ? 'links' : 'no links'})`);
+            logger.info(`registered with ${serverAddr} as ${options.name} (${maxJobs} slots, ${options.canLink ? 'links' : 'no links'})`);
             backoffMs = 0;
             leaseMs = message.registered.leaseMs > 0 ? message.registered.leaseMs : leaseMs;
             if (renewTimer !== undefined) clearInterval(renewTimer);
@@ -207,15 +212,17 @@ export function startWorker(options: WorkerOptions): Worker {
 
   let backoffMs = 0;
   let leaving = false;
+  /** The address of the current (or last) session's server. */
+  let serverAddr = 'the server';
   const done = (async () => {
     while (!stopController.signal.aborted && !leaving) {
       try {
         await session();
         if (stopController.signal.aborted || leaving) break;
-        logger.warn(`the server ${options.serverAddr} closed the session; reconnecting`);
+        logger.warn(`the server ${serverAddr} closed the session; reconnecting`);
       } catch (err) {
         if (stopController.signal.aborted || leaving) break;
-        logger.warn(`cannot reach the server ${options.serverAddr}: ${(err as Error).message}; retrying`);
+        logger.warn(`cannot reach the server ${serverAddr}: ${(err as Error).message}; retrying`);
       }
       backoffMs = Math.min(10_000, Math.max(250, backoffMs * 2));
       const jittered = backoffMs / 2 + Math.random() * (backoffMs / 2);
@@ -242,6 +249,10 @@ export function startWorker(options: WorkerOptions): Worker {
       maxJobs = n;
       queue.concurrency = n;
       outbox.push({ msg: 'update', update: { state: lifecycle.state === 'draining' ? 'WORKER_STATE_DRAINING' : 'WORKER_STATE_RUNNING', maxJobs: n } });
+    },
+    setPolicy(next) {
+      policy = next;
+      logger.info(`compiler allowlist now: ${[...next.allowed].join(', ') || 'nothing'}${next.allowFlags.length > 0 ? `; allowed flags: ${next.allowFlags.join(', ')}` : ''}`);
     },
     async drain() {
       if (lifecycle.state !== 'running') return;

@@ -194,7 +194,7 @@ export async function measureRoundTrip(cf: ClientFarm, n = 200): Promise<RoundTr
     const request: AgentRequest = {
       v: AGENT_PROTOCOL, type: 'job', id: `bench-rt-${process.pid}-${i}-${Date.now()}`, kind: 'compile',
       argv: ['/bin/true', '-c', 'a.c', '-o', 'a.o'], cwd: 'w', fsMount: cf.mount, env: {}, dirs: ['w'], outputs: ['w/a.o'],
-      serverAddr: flag('server-addr'), connectTimeoutMs: 5000, client: `bench:${process.pid}`,
+      serverAddr: flag('server-addr'), discoveryTimeoutMs: 0, connectTimeoutMs: 5000, client: `bench:${process.pid}`,
     };
     const start = process.hrtime.bigint();
     const answer = await askAgent(socket, request, []);

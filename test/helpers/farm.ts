@@ -50,6 +50,8 @@ export interface WorkerSpec {
   readonly disableLinking?: boolean;
   /** Extra flags. */
   readonly args?: readonly string[];
+  /** False: no --compiler-allowlist flag (TEST_ALLOWLIST), so a config file decides. */
+  readonly allowlistFlag?: boolean;
   /** Extra environment for this worker only. */
   readonly env?: Readonly<Record<string, string>>;
   /** Wrap the command, e.g. ['unshare', '-m', '--', 'sh', '-c', …]; receives the argv. */
@@ -162,7 +164,7 @@ export async function startFarm(options: {
     async startWorker(spec) {
       const argv = [
         process.execPath, BIN, '--worker', `--server-addr=${addr}`, `--fs-mount=${spec.mount}`, ...(spec.maxJobs === 0 ? [] : [`--max-jobs=${spec.maxJobs ?? 1}`]),
-        `--name=${spec.name}`, '--log-level=debug', '--allow-root', `--compiler-allowlist=${TEST_ALLOWLIST.join(',')}`, ...(spec.disableLinking === true ? ['--disable-linking'] : []), ...(spec.args ?? []),
+        `--name=${spec.name}`, '--log-level=debug', '--allow-root', ...(spec.allowlistFlag === false ? [] : [`--compiler-allowlist=${TEST_ALLOWLIST.join(',')}`]), ...(spec.disableLinking === true ? ['--disable-linking'] : []), ...(spec.args ?? []),
       ];
       const full = spec.wrap !== undefined ? spec.wrap(argv) : argv;
       const child = spawn(full[0] ?? '', full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...workerEnv, ...spec.env } });

@@ -66,7 +66,7 @@ t.test('a worker and --status started without server_addr find the server on the
   const server = inNs(hosts.server.ns, ['--server', `--listen=${hosts.server.addr}:0`, '--log-level=debug']);
   record('server', server);
   const announced = waitForLine(server, /announced on the LAN by mDNS/, 'the server');
-  const port = Number(/:(\d+)$/.exec(await waitForLine(server, /listening on/, 'the server'))?.[1]);
+  const port = Number(/:(\d+)$/.exec(await waitForLine(server, /^distbuild server listening on /, 'the server'))?.[1]);
   await announced;
   t.ok(port > 0, `the server listens on ${hosts.server.addr}:${port} and announces itself`);
 

@@ -128,3 +128,11 @@ t.test('the launcher bundle compiles from its V8 code cache', async (t) => {
   const shim = createRequire(import.meta.url)(BIN) as { loadLauncher(): { script: { cachedDataRejected?: boolean } } };
   t.equal(shim.loadLauncher().script.cachedDataRejected, false, 'dist/launcher.cjs.cache was accepted');
 });
+
+t.test('the bundled launcher reads a TOML config file', async (t) => {
+  const config = path.join(mount, 'launcher.toml');
+  writeFileSync(config, 'verbose = true\n');
+  const got = await launch('--compiler', ['gcc', '-c', 'ok.c', '-o', 'ok4.o'], { extra: [`--config=${config}`] });
+  t.equal(got.exitCode, 0, Buffer.from(got.stderr).toString());
+  t.match(Buffer.from(got.stderr).toString(), /^\[remote w1 [\d.]+s\] ok\.c/m, 'verbose from the file');
+});

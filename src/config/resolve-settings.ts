@@ -1,5 +1,6 @@
 // Merges flags > DISTBUILD_* env > TOML file > defaults into validated Settings.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDuration } from '../common/duration.js';
@@ -31,7 +32,8 @@ export function envSource(env: NodeJS.ProcessEnv): RawSource {
 
 /** Parses one TOML file's text; unknown keys are errors naming the key and the file. */
 export async function fileSource(file: string, text: string): Promise<RawSource> {
-  const toml = (await import('toml')).default;
+  // A require, not import(): the launcher bundle runs as a vm.Script, which has no dynamic import.
+  const toml = createRequire(import.meta.url)('toml') as { parse(text: string): unknown };
   let data: unknown;
   try {
     data = toml.parse(text);

@@ -143,7 +143,7 @@ export async function startFarm(options: {
       env: serverEnv,
     });
     record(logs, name, child);
-    const line = await waitForLine(child, /listening on/, 'the server');
+    const line = await waitForLine(child, /^distbuild server listening on /, 'the server');
     return { child, port: Number(/:(\d+)$/.exec(line)?.[1]) };
   };
   const first = await startServer(0, 'server');

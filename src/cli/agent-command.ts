@@ -3,6 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AgentAlreadyRunningError, startAgent } from '../agent/agent.js';
 import { createLogger } from '../common/logger.js';
+import { serverChannelOptions } from '../common/server-channel.js';
 import { clientCredentials } from '../common/tls.js';
 import { ConfigError } from '../config/config-error.js';
 import type { Settings } from '../config/settings.js';
@@ -27,7 +28,7 @@ export async function agentCommand(settings: Settings): Promise<number> {
       batchTimeoutMs: settings.batchTimeoutMs,
       reconnectTimeoutMs: settings.reconnectTimeoutMs,
       token: settings.tokens[0],
-      channel: { tls: settings.tls, maxMessageBytes: settings.maxMessageBytes },
+      channel: serverChannelOptions(settings),
       logger,
     });
   } catch (err) {

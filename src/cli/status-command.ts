@@ -2,7 +2,7 @@
 import { createClient, waitForChannelReady } from 'nice-grpc';
 import { authCallOptions } from '../common/auth.js';
 import { createLogger } from '../common/logger.js';
-import { DEFAULT_CHANNEL, createServerChannel, type ServerChannelOptions } from '../common/server-channel.js';
+import { DEFAULT_CHANNEL, createServerChannel, serverChannelOptions, type ServerChannelOptions } from '../common/server-channel.js';
 import type { Settings } from '../config/settings.js';
 import { findServer } from '../discovery/find-server.js';
 import type { StatusReply } from '../protocol/messages.js';
@@ -28,7 +28,7 @@ export async function statusCommand(settings: Settings): Promise<number> {
   if (settings.watch) return watchStatus(settings, serverAddr);
   let status: StatusReply;
   try {
-    status = await fetchStatus(serverAddr, settings.connectTimeoutMs, settings.tokens[0], channelOf(settings));
+    status = await fetchStatus(serverAddr, settings.connectTimeoutMs, settings.tokens[0], serverChannelOptions(settings));
   } catch (err) {
     process.stderr.write(`distbuild: ${(err as Error).message}\n`);
     return 1;
@@ -47,7 +47,7 @@ async function watchStatus(settings: Settings, serverAddr: string): Promise<numb
     while (!stop.signal.aborted) {
       let text: string;
       try {
-        const status = await fetchStatus(serverAddr, settings.connectTimeoutMs, settings.tokens[0], channelOf(settings));
+        const status = await fetchStatus(serverAddr, settings.connectTimeoutMs, settings.tokens[0], serverChannelOptions(settings));
         text = settings.json ? `${JSON.stringify(status)}\n` : formatStatus(status);
       } catch (err) {
         text = `distbuild: ${(err as Error).message}\n`;
@@ -66,8 +66,4 @@ async function watchStatus(settings: Settings, serverAddr: string): Promise<numb
     process.off('SIGTERM', onSignal);
   }
   return 0;
-}
-
-function channelOf(settings: Settings): ServerChannelOptions {
-  return { tls: settings.tls, maxMessageBytes: settings.maxMessageBytes };
 }

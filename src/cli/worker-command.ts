@@ -5,6 +5,7 @@ import type { Settings } from '../config/settings.js';
 import { findCompilers } from '../worker/capabilities.js';
 import { serveMetrics } from '../common/metrics-http.js';
 import { findServer } from '../discovery/find-server.js';
+import { serverChannelOptions } from '../common/server-channel.js';
 import { watchConfig } from './watch-config.js';
 import { createJobPolicy } from '../worker/job-policy.js';
 import { createWorkerMetrics } from '../worker/worker-metrics.js';
@@ -36,7 +37,7 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
     token: settings.tokens[0],
     maxOutputBytes: settings.maxOutputBytes,
     argLimits: { maxJobArgs: settings.maxJobArgs, maxArgBytes: settings.maxArgBytes },
-    channel: { tls: settings.tls, maxMessageBytes: settings.maxMessageBytes },
+    channel: serverChannelOptions(settings),
     policy: createJobPolicy(settings.compilerAllowlist, settings.allowFlags),
     findServer: () => findServer(settings, logger),
     mount: settings.fsMount,

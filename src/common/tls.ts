@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import { ConfigError } from '../config/config-error.js';
+import { fileKey } from '../config/options.js';
 import type { TlsFiles } from '../config/settings.js';
 
 /** No TLS setting at all. */
@@ -11,7 +12,7 @@ export function tlsUnset(tls: TlsFiles): boolean {
 
 function readPem(file: string | undefined, key: 'tlsCert' | 'tlsKey' | 'tlsCa'): Buffer | undefined {
   if (file === undefined) return undefined;
-  const setting = key === 'tlsCert' ? 'tls_cert' : key === 'tlsKey' ? 'tls_key' : 'tls_ca';
+  const setting = fileKey(key);
   let pem: Buffer;
   try {
     pem = readFileSync(file);

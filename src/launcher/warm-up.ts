@@ -6,8 +6,8 @@ import { envSource, flagSource, resolveSettings } from '../config/resolve-settin
 import { AGENT_PROTOCOL, FRAME_STDERR, createFrameReader, encodeFrame, encodeJson } from '../protocol/agent-frames.js';
 import { parseLauncherArgs } from './launcher-flags.js';
 
-/** Typical CMake command lines: a C++ compile with a depfile, a link, an archive step. */
-const SAMPLES: readonly (readonly string[])[] = [
+/** Typical CMake command lines: a C++ compile with a depfile, a link, an archive step (built on call: the bundle loads this module at every start). */
+const samples = (): readonly (readonly string[])[] => [
   ['/usr/bin/c++', '-DNDEBUG', '-I/mnt/shared/p/include', '-isystem', '/mnt/shared/p/third', '-O2', '-g', '-std=gnu++17',
     '-MD', '-MT', 'src/CMakeFiles/a.dir/a.cpp.o', '-MF', 'src/CMakeFiles/a.dir/a.cpp.o.d', '-o', 'src/CMakeFiles/a.dir/a.cpp.o', '-c', '/mnt/shared/p/src/a.cpp'],
   ['/usr/bin/cc', '-O2', 'CMakeFiles/app.dir/main.c.o', '-o', 'app', '-Wl,-rpath,/mnt/shared/p/build', 'libcore.a', '-lm'],
@@ -16,7 +16,7 @@ const SAMPLES: readonly (readonly string[])[] = [
 
 export function warmUp(): void {
   const env: NodeJS.ProcessEnv = { HOME: '/nonexistent', LANG: 'C.UTF-8', LC_ALL: 'C', PATH: '/usr/bin', DISTBUILD_VERBOSE: '0' };
-  for (const [i, command] of SAMPLES.entries()) {
+  for (const [i, command] of samples().entries()) {
     const parsed = parseLauncherArgs(['--server-addr=127.0.0.1:1', '--fs-mount=/mnt/shared', i === 0 ? '--compiler' : '--linker', '--', ...command]);
     const settings = resolveSettings([flagSource(parsed.flags), envSource(env)], env, { secrets: false });
     const cl = parseCommandLine(parsed.command);

@@ -20,6 +20,8 @@ export function argLimitViolation(argv: readonly string[], limits: ArgLimits, wh
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
+    // No command line can carry a NUL byte (exec would cut the argument there).
+    if (arg.includes('\0')) return `argument ${i} ("${arg.slice(0, 32).replaceAll('\0', '\\0')}…") contains a NUL byte, which no command line can carry`;
     // A string's byte length is at most 3 per UTF-16 unit: skip the exact count for short ones.
     if (arg.length * 3 <= limits.maxArgBytes) continue;
     const bytes = Buffer.byteLength(arg);

@@ -97,19 +97,13 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
 async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAttemptOptions): Promise<AttemptResult> {
   const started = performance.now();
   let timedOut = false;
-  const subprocess = execa(cmd.file, cmd.args, {
-    cwd: cmd.cwd,
-    env: cmd.env,
-    extendEnv: false,
-    reject: false,
-    encoding: 'buffer',
-    stripFinalNewline: false,
-    stdin: 'ignore',
-    // Its own process group, so a timeout or a cancel kills the compiler and every child.
-    detached: true,
-    // Output is captured below, up to the cap; beyond it, it is read and dropped, never fatal.
-    buffer: false,
-  });
+  let subprocess;
+  try {
+    subprocess = spawnCommand(cmd);
+  } catch (err) {
+    // execa and spawn refuse some arguments synchronously (e.g. a NUL byte in the env): a spawn failure, not a crash.
+    return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not run ${cmd.file}: ${(err as Error).message}`);
+  }
   const stdoutCapture = capture(subprocess.stdout, options.maxOutputBytes);
   const stderrCapture = capture(subprocess.stderr, options.maxOutputBytes);
   const killGroup = (): void => {
@@ -168,6 +162,23 @@ async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAtt
     memoryFreeBytes: os.freemem(),
     staged: result.exitCode === 0 && cmd.outputs.length > 0,
   };
+}
+
+/** Starts the prepared command in its own process group, output captured by the caller. */
+function spawnCommand(cmd: PreparedCommand) {
+  return execa(cmd.file, cmd.args, {
+    cwd: cmd.cwd,
+    env: cmd.env,
+    extendEnv: false,
+    reject: false,
+    encoding: 'buffer',
+    stripFinalNewline: false,
+    stdin: 'ignore',
+    // Its own process group, so a timeout or a cancel kills the compiler and every child.
+    detached: true,
+    // Output is captured below, up to the cap; beyond it, it is read and dropped, never fatal.
+    buffer: false,
+  });
 }
 
 /** Renames each written temporary output into place; depfiles get the client's mount paths. */

@@ -90,8 +90,10 @@ export interface CpuRun {
   readonly baselineMs: number;
   /** CPU of a launcher that falls back to a local run (no agent, no farm). */
   readonly localLauncherMs: number;
-  /** Server plus workers CPU per job (on a real farm, spent on other machines). */
-  readonly farmMs: number;
+  /** Server CPU per job (on a real farm, spent on another machine). */
+  readonly serverMs: number;
+  /** Workers' CPU per job, the commands they ran excluded (spent on other machines). */
+  readonly workerMs: number;
 }
 
 /** Metric 1: client CPU-seconds per remote job ÷ CPU of `node -e 0`, over `n` no-op compiles. */
@@ -99,17 +101,20 @@ export async function measureCpu(cf: ClientFarm, envName: EnvName, n = 200): Pro
   const env = ENVS[envName];
   const baseline = (await bashLoopCpu(cf.work, [NODE, '-e', '0'], n, env)) / n;
   const pid = cf.agentPid();
-  const farmCpu = (): number => cf.farmPids().reduce((sum, p) => sum + processCpuSeconds(p), 0);
+  const [serverPid = 0, ...workerPids] = cf.farmPids();
+  const workersCpu = (): number => workerPids.reduce((sum, p) => sum + processCpuSeconds(p), 0);
   const agentBefore = processCpuSeconds(pid);
-  const farmBefore = farmCpu();
+  const serverBefore = processCpuSeconds(serverPid);
+  const workersBefore = workersCpu();
   const launchers = (await bashLoopCpu(cf.work, cf.noop, n, env)) / n;
   const agent = (processCpuSeconds(pid) - agentBefore) / n;
-  const farm = (farmCpu() - farmBefore) / n;
+  const server = (processCpuSeconds(serverPid) - serverBefore) / n;
+  const workers = (workersCpu() - workersBefore) / n;
   if (cf.agentPid() !== pid) throw new Error('the agent was replaced during the CPU measurement');
   const local = (await bashLoopCpu(cf.work, cf.localNoop, n / 4, env)) / (n / 4);
   return {
     ratio: (launchers + agent) / baseline, launcherMs: launchers * 1000, agentMs: agent * 1000, baselineMs: baseline * 1000,
-    localLauncherMs: local * 1000, farmMs: farm * 1000,
+    localLauncherMs: local * 1000, serverMs: server * 1000, workerMs: workers * 1000,
   };
 }
 

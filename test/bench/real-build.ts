@@ -1,4 +1,4 @@
-// Metric 6: a clean c-ares build through a loopback farm (2 workers × 1 slot) versus plain `ninja -j2`.
+// Metric 6: a clean build of a Debian source package through a loopback farm (2 workers × 1 slot) versus plain `ninja -j2`.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,10 +6,16 @@ import { execa } from 'execa';
 import { configure } from '../helpers/cmake.js';
 import { ROOT, farmLogs, startFarm, type Farm } from '../helpers/farm.js';
 
-const PACKAGE = 'c-ares=1.18.1-3';
-const OPTIONS = ['-DCARES_STATIC=ON', '-DCARES_BUILD_TESTS=ON', '-DCMAKE_BUILD_TYPE=Release'];
+/** The projects metric 6 can build: c-ares (C, small translation units: the farm's worst case) and cppcheck (C++, typical ones). */
+export const PROJECTS = {
+  'c-ares': { package: 'c-ares=1.18.1-3', options: ['-DCARES_STATIC=ON', '-DCARES_BUILD_TESTS=ON', '-DCMAKE_BUILD_TYPE=Release'] },
+  cppcheck: { package: 'cppcheck=2.10-2', options: ['-DBUILD_TESTS=ON', '-DCMAKE_BUILD_TYPE=Release'] },
+} as const;
+export type ProjectName = keyof typeof PROJECTS;
+export const isProjectName = (name: string): name is ProjectName => Object.hasOwn(PROJECTS, name);
 
 export interface RealBuild {
+  readonly project: ProjectName;
   readonly farm: Farm;
   readonly src: string;
   /** The same build directory path for every build. */
@@ -17,7 +23,7 @@ export interface RealBuild {
   stop(): Promise<void>;
 }
 
-export async function startRealBuild(): Promise<RealBuild> {
+export async function startRealBuild(project: ProjectName): Promise<RealBuild> {
   const mount = mkdtempSync(path.join(os.tmpdir(), 'distbuild-bench-real-'));
   let farm: Farm | undefined;
   const stop = async (): Promise<void> => {
@@ -25,7 +31,7 @@ export async function startRealBuild(): Promise<RealBuild> {
     rmSync(mount, { recursive: true, force: true });
   };
   try {
-    const fetched = await execa('bash', [path.join(ROOT, 'test', 'fixtures', 'debian-source.sh'), PACKAGE, mount]);
+    const fetched = await execa('bash', [path.join(ROOT, 'test', 'fixtures', 'debian-source.sh'), PROJECTS[project].package, mount]);
     const src = fetched.stdout.trim().split('\n').at(-1) ?? '';
     const workerArgs = ['--log-level=info'];
     farm = await startFarm({
@@ -39,7 +45,7 @@ export async function startRealBuild(): Promise<RealBuild> {
     const warm = await execa(process.execPath, [...farm.launcherArgs(mount), '--verbose', '--compiler', '--', '/bin/true', '-c', 'a.c', '-o', 'a.o'],
       { cwd: work, reject: false });
     if (warm.exitCode !== 0 || !/\[remote /.test(warm.stderr)) throw new Error(`warm-up launcher failed: ${warm.stderr}\n${farmLogs(farm)}`);
-    return { farm, src, buildDir: path.join(mount, 'build'), stop };
+    return { project, farm, src, buildDir: path.join(mount, 'build'), stop };
   } catch (err) {
     await stop();
     throw err;
@@ -57,11 +63,11 @@ export interface NinjaRun {
 async function cleanBuild(rb: RealBuild, launcher: readonly string[] | undefined, jobs: number): Promise<NinjaRun> {
   rmSync(rb.buildDir, { recursive: true, force: true });
   mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
-  await configure(rb.src, rb.buildDir, 'Ninja', launcher, OPTIONS);
+  await configure(rb.src, rb.buildDir, 'Ninja', launcher, PROJECTS[rb.project].options);
   const start = process.hrtime.bigint();
   const r = await execa('ninja', ['-C', rb.buildDir, `-j${jobs}`], { all: true, reject: false });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (launcher !== undefined) writeFileSync(path.join(ROOT, 'test-artifacts', `bench-ninja-farm-j${jobs}.log`), r.all);
+  if (launcher !== undefined) writeFileSync(path.join(ROOT, 'test-artifacts', `bench-ninja-${rb.project}-farm-j${jobs}.log`), r.all);
   if (r.exitCode !== 0) throw new Error(`ninja -j${jobs} failed (${r.exitCode}):\n${r.all.slice(-4000)}`);
   const lines = r.all.split('\n');
   const steps = Math.max(0, ...lines.map((l) => Number(/^\[\d+\/(\d+)\]/.exec(l)?.[1] ?? 0)));

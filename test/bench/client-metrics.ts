@@ -37,8 +37,8 @@ export interface ClientFarm {
   /** The same launcher with a missing mount: it runs the command locally (launcher start-up cost only). */
   readonly localNoop: string[];
   agentPid(): number;
-  /** The server's and the workers' pids. */
-  farmPids(): number[];
+  readonly serverPid: number;
+  readonly workerPids: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -71,7 +71,8 @@ export async function startClientFarm(): Promise<ClientFarm> {
   return {
     farm, mount, work, launcher, noop, localNoop, stop,
     agentPid: () => Number(readFileSync(agentPidFile, 'utf8')),
-    farmPids: () => [farm.server.pid ?? 0, ...[...farm.workers.values()].map((w) => w.pid ?? 0)],
+    serverPid: farm.server.pid ?? 0,
+    workerPids: [...farm.workers.values()].map((w) => w.pid ?? 0),
   };
 }
 
@@ -101,14 +102,13 @@ export async function measureCpu(cf: ClientFarm, envName: EnvName, n = 200): Pro
   const env = ENVS[envName];
   const baseline = (await bashLoopCpu(cf.work, [NODE, '-e', '0'], n, env)) / n;
   const pid = cf.agentPid();
-  const [serverPid = 0, ...workerPids] = cf.farmPids();
-  const workersCpu = (): number => workerPids.reduce((sum, p) => sum + processCpuSeconds(p), 0);
+  const workersCpu = (): number => cf.workerPids.reduce((sum, p) => sum + processCpuSeconds(p), 0);
   const agentBefore = processCpuSeconds(pid);
-  const serverBefore = processCpuSeconds(serverPid);
+  const serverBefore = processCpuSeconds(cf.serverPid);
   const workersBefore = workersCpu();
   const launchers = (await bashLoopCpu(cf.work, cf.noop, n, env)) / n;
   const agent = (processCpuSeconds(pid) - agentBefore) / n;
-  const server = (processCpuSeconds(serverPid) - serverBefore) / n;
+  const server = (processCpuSeconds(cf.serverPid) - serverBefore) / n;
   const workers = (workersCpu() - workersBefore) / n;
   if (cf.agentPid() !== pid) throw new Error('the agent was replaced during the CPU measurement');
   const local = (await bashLoopCpu(cf.work, cf.localNoop, n / 4, env)) / (n / 4);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The distbuild command: a CommonJS shim. Launchers load one small bundle (no ESM loader,
-// no grpc, no yargs), compiled from its V8 code cache; every other mode loads the full CLI.
-// Both return the exit code.
+// The distbuild command on Node: a CommonJS shim. Launchers load one small bundle (the Node
+// client of the agent: no ESM loader, no grpc, no yargs), compiled from its V8 code cache; every
+// other mode loads the full CLI. The native client (native/distbuild-client.c) runs this file for
+// every mode but the launchers.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -42,12 +43,13 @@ function main() {
     process.env.NODE_EXTRA_CA_CERTS = saved;
     delete process.env.DISTBUILD_NODE_EXTRA_CA_CERTS;
   }
-  const run = launcher
-    ? loadLauncher().exports.runLauncher(argv)
-    : import('../dist/src/cli/main.js').then((cli) => cli.main(argv));
+  const bundle = launcher ? loadLauncher().exports : undefined;
+  const run = bundle !== undefined ? bundle.runLauncher(argv) : import('../dist/src/cli/main.js').then((cli) => cli.main(argv));
   run.then(
-    (code) => {
-      process.exitCode = code;
+    (exit) => {
+      // A launcher whose command died of a signal dies of it too.
+      if (bundle !== undefined) bundle.exitAs(exit);
+      else process.exitCode = exit;
     },
     (err) => {
       process.stderr.write(`distbuild: internal error: ${err && err.stack ? err.stack : String(err)}\n`);

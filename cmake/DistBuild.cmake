@@ -8,7 +8,7 @@
 # Cache variables (each falls back to the DISTBUILD_* environment variable and then to
 # distbuild's own config file and defaults, so leaving them empty is fine):
 #   DISTBUILD_ENABLE       ON   use the farm at all
-#   DISTBUILD_EXECUTABLE        the distbuild command (default: `distbuild` on PATH, else this checkout's bin/distbuild.cjs)
+#   DISTBUILD_EXECUTABLE        the distbuild command (default: `distbuild` on PATH, else this checkout's bin/distbuild)
 #   DISTBUILD_SERVER_ADDR       HOST:PORT of the server            (--server-addr)
 #   DISTBUILD_FS_MOUNT          this host's path to the shared mount (--fs-mount)
 #   DISTBUILD_VERBOSE      OFF  print where each job ran            (--verbose)
@@ -32,16 +32,30 @@ if(NOT DISTBUILD_EXECUTABLE)
   if(_distbuild_on_path)
     set(_distbuild_default "${_distbuild_on_path}")
   else()
-    get_filename_component(_distbuild_default "${CMAKE_CURRENT_LIST_DIR}/../bin/distbuild.cjs" ABSOLUTE)
+    get_filename_component(_distbuild_default "${CMAKE_CURRENT_LIST_DIR}/../bin/distbuild" ABSOLUTE)
   endif()
   set(DISTBUILD_EXECUTABLE "${_distbuild_default}" CACHE FILEPATH "The distbuild command")
 endif()
 
-# Launchers run through bin/distbuild-launch, next to the real distbuild.cjs, when it is there:
-# it starts Node without NODE_EXTRA_CA_CERTS, which costs every Node start ~50 ms of CPU.
+# What each job runs: the native client (built at install into dist/native/, next to the real
+# bin/ of DISTBUILD_EXECUTABLE), which costs a job about a millisecond; else bin/distbuild-launch,
+# which starts the Node launcher without NODE_EXTRA_CA_CERTS; else DISTBUILD_EXECUTABLE itself.
+# A DISTBUILD_EXECUTABLE of bin/distbuild.cjs or bin/distbuild-launch asks for the Node launcher.
 get_filename_component(_distbuild_real "${DISTBUILD_EXECUTABLE}" REALPATH)
 get_filename_component(_distbuild_dir "${_distbuild_real}" DIRECTORY)
-if(EXISTS "${_distbuild_dir}/distbuild-launch" AND _distbuild_real MATCHES "distbuild\\.cjs$")
+get_filename_component(_distbuild_native "${_distbuild_dir}/../dist/native/distbuild" ABSOLUTE)
+set(_distbuild_magic "")
+if(EXISTS "${_distbuild_real}" AND NOT IS_DIRECTORY "${_distbuild_real}")
+  file(READ "${_distbuild_real}" _distbuild_magic LIMIT 4 HEX)
+endif()
+if(_distbuild_real MATCHES "/distbuild(\\.cjs|-launch)$")
+  # The Node launcher, chosen by name.
+  set(_distbuild_launch "${_distbuild_dir}/distbuild-launch")
+elseif(EXISTS "${_distbuild_native}")
+  set(_distbuild_launch "${_distbuild_native}")
+elseif(_distbuild_magic STREQUAL "7f454c46")
+  set(_distbuild_launch "${_distbuild_real}")
+elseif(EXISTS "${_distbuild_dir}/distbuild-launch")
   set(_distbuild_launch "${_distbuild_dir}/distbuild-launch")
 else()
   set(_distbuild_launch "${DISTBUILD_EXECUTABLE}")

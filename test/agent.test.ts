@@ -7,7 +7,7 @@ import { createChannel, createClient } from 'nice-grpc';
 import t from 'tap';
 import type { Job } from '../src/protocol/messages.js';
 import { schedulerDefinition } from '../src/protocol/scheduler-service.js';
-import { ROOT, farmLogs, startFarm } from './helpers/farm.js';
+import { ROOT, farmLogs, launcherExe, startFarm } from './helpers/farm.js';
 
 const FAKE_CC = path.join(ROOT, 'test', 'fixtures', 'fake-cc.sh');
 const mount = mkdtempSync(path.join(os.tmpdir(), 'distbuild-agent-test-'));
@@ -40,7 +40,7 @@ t.test('a batch of N jobs returns N results, each as soon as it finishes', async
 });
 
 const launch = (socket: string, extra: string[], name: string) =>
-  execa(process.execPath, [...farm.launcherArgs(mount, extra).map((a) => a.replace(farm.agentSocket, socket)), '--verbose', '--compiler', '--', FAKE_CC, '0.5', '-c', `${name}.c`, '-o', `${name}.o`], {
+  execa(launcherExe(), [...farm.launcherArgs(mount, extra).slice(1).map((a) => a.replace(farm.agentSocket, socket)), '--verbose', '--compiler', '--', FAKE_CC, '0.5', '-c', `${name}.c`, '-o', `${name}.o`], {
     cwd: work,
     reject: false,
   });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { BIN, ROOT, startFarm, waitForLine } from './helpers/farm.js';
+import { BIN, ROOT, launcherExe, startFarm, waitForLine } from './helpers/farm.js';
 
 const TOKEN = 'correct horse battery staple';
 const FAKE_CC = path.join(ROOT, 'test', 'fixtures', 'fake-cc.sh');
@@ -48,7 +48,7 @@ t.test('a fake worker without the token is refused and never gets a job', async 
 
 t.test('launchers: with the token the job runs remotely; without it, it does not', async (t) => {
   const launch = (socket: string, env: NodeJS.ProcessEnv, extra: string[] = []) =>
-    execa(process.execPath, [BIN, '--compiler', `--server-addr=${farm.addr}`, `--fs-mount=${mount}`, `--agent-socket=${path.join(mount, socket, 'agent.sock')}`, '--verbose', ...extra,
+    execa(launcherExe(), ['--compiler', `--server-addr=${farm.addr}`, `--fs-mount=${mount}`, `--agent-socket=${path.join(mount, socket, 'agent.sock')}`, '--verbose', ...extra,
       '--', FAKE_CC, '0', '-c', 'a.c', '-o', 'a.o'], { cwd: work, env, reject: false });
   const ok = await launch('a1', { ...process.env, DISTBUILD_TOKEN: TOKEN });
   t.equal(ok.exitCode, 0);
@@ -69,7 +69,7 @@ t.test('a token is never taken from the command line', async (t) => {
   const server = await execa(process.execPath, [BIN, '--server', '--token=secret'], { reject: false });
   t.equal(server.exitCode, 2);
   t.match(server.stderr, /--token is not accepted on the command line, where ps would show it/);
-  const launcher = await execa(process.execPath, [BIN, '--compiler', '--token=secret', '--', 'cc', '-c', 'a.c'], { cwd: work, reject: false });
+  const launcher = await execa(launcherExe(), ['--compiler', '--token=secret', '--', 'cc', '-c', 'a.c'], { cwd: work, reject: false });
   t.equal(launcher.exitCode, 2);
   t.match(launcher.stderr, /is not accepted on the command line/);
 });

@@ -7,6 +7,7 @@ import { envSource, fileSource, flagSource, readConfigFiles, resolveSettings } f
 import { parseDuration } from '../src/common/duration.js';
 import { createLogger } from '../src/common/logger.js';
 import { findServer } from '../src/discovery/find-server.js';
+import type { OptionKey } from '../src/config/options.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'distbuild-config-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,7 +15,7 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 t.test('flags beat env, env beats the file, the file beats defaults', async (t) => {
   const file = await fileSource('x.toml', 'max_jobs = 3\nserver_addr = "file:1"\nfs_mount = "/from/file"\nlog_level = "warn"\n');
   const env = envSource({ DISTBUILD_MAX_JOBS: '5', DISTBUILD_SERVER_ADDR: 'env:2' });
-  const flags = flagSource(new Map<string, unknown>([['maxJobs', '7']]));
+  const flags = flagSource(new Map<OptionKey, unknown>([['maxJobs', '7']]));
   const s = resolveSettings([flags, env, file], {});
   t.equal(s.maxJobs, 7);
   t.equal(s.serverAddr, 'env:2');

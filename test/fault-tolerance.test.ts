@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { BIN, ROOT, farmLogs, startFarm, waitForLine, type Farm } from './helpers/farm.js';
+import { ROOT, farmLogs, launcherExe, startFarm, waitForLine, type Farm } from './helpers/farm.js';
 
 const FAKE_CC = path.join(ROOT, 'test', 'fixtures', 'fake-cc.sh');
 const FAKE_CC_LOG = path.join(ROOT, 'test', 'fixtures', 'fake-cc-log.sh');
@@ -14,7 +14,7 @@ mkdirSync(work);
 t.teardown(() => rmSync(mount, { recursive: true, force: true }));
 
 const launch = (farm: Farm, cmd: string[], extra: string[] = []) =>
-  execa(process.execPath, [...farm.launcherArgs(mount, extra), '--verbose', '--compiler', '--', ...cmd], { cwd: work, reject: false });
+  execa(launcherExe(), [...farm.launcherArgs(mount, extra).slice(1), '--verbose', '--compiler', '--', ...cmd], { cwd: work, reject: false });
 
 /** Resolves once the farm runs at least `n` jobs. */
 async function running(farm: Farm, n: number): Promise<void> {
@@ -59,7 +59,7 @@ t.test('each timeout has its own message naming its setting', async (t) => {
   const timedOut = await slow;
   t.equal(timedOut.exitCode, 1);
   t.match(timedOut.stderr, /ran longer than the job timeout of 4000 ms and was killed with its process group \(setting job_timeout/);
-  const connect = await execa(process.execPath, [BIN, '--compiler', '--server-addr=127.0.0.1:1', `--fs-mount=${mount}`,
+  const connect = await execa(launcherExe(), ['--compiler', '--server-addr=127.0.0.1:1', `--fs-mount=${mount}`,
     `--agent-socket=${path.join(mount, 'a2', 'agent.sock')}`, '--connect-timeout=300ms', '--no-fallback', '--', FAKE_CC, '0', '-c', 'c.c', '-o', 'c.o'], { cwd: work, reject: false });
   t.equal(connect.exitCode, 1, '--no-fallback fails fast');
   t.match(connect.stderr, /within the connect timeout of 300 ms \(setting connect_timeout.*fallback is off/);
@@ -71,7 +71,7 @@ t.test('with the server down, 200 launchers run at most nproc local compiles at 
   const log = path.join(mount, 'concurrency.log');
   const socket = path.join(mount, 'a3', 'agent.sock');
   const launchers = Array.from({ length: 200 }, (_, i) =>
-    execa(process.execPath, [BIN, '--compiler', '--server-addr=127.0.0.1:1', `--fs-mount=${mount}`, `--agent-socket=${socket}`,
+    execa(launcherExe(), ['--compiler', '--server-addr=127.0.0.1:1', `--fs-mount=${mount}`, `--agent-socket=${socket}`,
       '--connect-timeout=2s', '--', FAKE_CC_LOG, log, '0.05', '-c', `f${i}.c`, '-o', `f${i}.o`], { cwd: work, reject: false }));
   const results = await Promise.all(launchers);
   t.ok(results.every((r) => r.exitCode === 0), 'every launcher built locally and succeeded');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { BIN, ROOT, startFarm, waitForLine } from './helpers/farm.js';
+import { BIN, ROOT, launcherExe, startFarm, waitForLine } from './helpers/farm.js';
 
 const FAKE_CC = path.join(ROOT, 'test', 'fixtures', 'fake-cc.sh');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'distbuild-reload-'));
@@ -40,7 +40,7 @@ t.test('compiler_allowlist follows the worker TOML file: refused, then allowed a
   writeFileSync(config, 'compiler_allowlist = ["gcc"]\n');
   const farm = await startFarm({ workers: [{ name: 'w1', mount, allowlistFlag: false, args: [`--config=${config}`] }] });
   t.teardown(() => farm.stop());
-  const compile = () => execa(process.execPath, [...farm.launcherArgs(mount), '--no-fallback', '--compiler', '--', FAKE_CC, '0', '-c', 'a.c', '-o', 'a.o'], { cwd: work, reject: false });
+  const compile = () => execa(launcherExe(), [...farm.launcherArgs(mount).slice(1), '--no-fallback', '--compiler', '--', FAKE_CC, '0', '-c', 'a.c', '-o', 'a.o'], { cwd: work, reject: false });
   const refused = await compile();
   t.equal(refused.exitCode, 1, 'not allowlisted: refused');
   t.match(refused.stderr, /refused to run this job: .*fake-cc\.sh.* is not on this worker's allowlist \(setting compiler_allowlist\)/);

@@ -4,7 +4,7 @@ import type protobuf from 'protobufjs';
 import { messageType } from '../src/protocol/proto-root.js';
 import { createMessageCodec } from '../src/protocol/service-definition.js';
 import { schedulerDefinition } from '../src/protocol/scheduler-service.js';
-import { FRAME_JSON, FRAME_STDOUT, createFrameReader, encodeFrame, encodeJson, type Frame } from '../src/protocol/agent-frames.js';
+import { FRAME, createFrameReader, encodeFrame, encodeJson, type Frame } from '../src/protocol/agent-frames.js';
 import type { Job, JobResult, ServerMessage, StatusReply, WorkerMessage } from '../src/protocol/messages.js';
 
 const job: Job = {
@@ -64,9 +64,9 @@ t.test('the service definition matches the proto', async (t) => {
 t.test('agent frames split a stream at any boundary', async (t) => {
   const frames: Frame[] = [];
   const read = createFrameReader((f) => frames.push(f));
-  const bytes = Buffer.concat([encodeFrame(FRAME_STDOUT, Buffer.from('out')), encodeJson({ type: 'fallback', reason: 'x' })]);
+  const bytes = Buffer.concat([encodeFrame(FRAME.STDOUT, Buffer.from('out')), encodeJson({ type: 'fallback', reason: 'x' })]);
   for (const b of bytes) read(Buffer.from([b]));
-  t.same(frames.map((f) => f.type), [FRAME_STDOUT, FRAME_JSON]);
+  t.same(frames.map((f) => f.type), [FRAME.STDOUT, FRAME.JSON]);
   t.same(JSON.parse(frames[1]?.payload.toString() ?? ''), { type: 'fallback', reason: 'x' });
   t.throws(() => createFrameReader(() => undefined)(Buffer.from([0xff, 0xff, 0xff, 0xff, 1])), /bad frame length/);
 });

@@ -1,34 +1,25 @@
-// The per-user agent: serves launchers on a Unix socket and holds one gRPC channel per server.
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+// The per-user agent: serves clients on a Unix socket, resolves their settings and jobs, and holds the server streams.
+import { lstatSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { acquireLocalSlot } from '../common/local-slots.js';
 import type { Logger } from '../common/logger.js';
-import {
-  AGENT_PROTOCOL,
-  FRAME_JSON,
-  FRAME_STDERR,
-  FRAME_STDOUT,
-  createFrameReader,
-  encodeFrame,
-  encodeJson,
-  type AgentReply,
-  type AgentRequest,
-} from '../protocol/agent-frames.js';
-import type { Job, JobResult } from '../protocol/messages.js';
-import type { ServerChannelOptions } from '../common/server-channel.js';
+import { serverChannelOptions } from '../common/server-channel.js';
+import { clientCredentials } from '../common/tls.js';
+import { ConfigError } from '../config/config-error.js';
 import { findServer } from '../discovery/find-server.js';
+import { KEEPALIVE_MS, encodeKeepalive } from '../protocol/agent-frames.js';
+import { createSettingsResolver, type LauncherCall } from './client-settings.js';
+import { serveClient, type ClientContext } from './serve-client.js';
 import { createSubmitter, type Submitter } from './submitter.js';
 
 export interface AgentOptions {
   readonly socket: string;
+  /** Until a client says otherwise (agent_idle_timeout of its settings). */
   readonly idleTimeoutMs: number;
-  readonly batchSize: number;
-  readonly batchTimeoutMs: number;
-  readonly reconnectTimeoutMs: number;
   readonly logger: Logger;
-  readonly token?: string | undefined;
-  /** TLS and the message size cap of its channels to servers. */
-  readonly channel: ServerChannelOptions;
+  /** Host-wide local slots (default: the number of CPUs). */
+  readonly localSlots?: number;
 }
 
 export interface Agent {
@@ -52,18 +43,84 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     resolveDone = r;
   });
 
-  const server = net.createServer((conn) => serve(conn));
+  /** Clients waiting on the agent: each hears a KEEPALIVE at least every KEEPALIVE_MS. */
+  const waiting = new Set<net.Socket>();
+  let keepalive: NodeJS.Timeout | undefined;
+  const setWaiting = (conn: net.Socket, on: boolean): void => {
+    if (on) waiting.add(conn);
+    else waiting.delete(conn);
+    if (waiting.size > 0 && keepalive === undefined) {
+      keepalive = setInterval(() => {
+        for (const c of waiting) if (!c.destroyed) c.write(encodeKeepalive());
+      }, KEEPALIVE_MS);
+    } else if (waiting.size === 0 && keepalive !== undefined) {
+      clearInterval(keepalive);
+      keepalive = undefined;
+    }
+  };
+
+  /** Where jobs without a server_addr go: looked up once (mDNS), then kept for the agent's life. */
+  let discovered: Promise<string> | undefined;
+  /** One submitter (one stream) per server and the settings that shape its channel and batches. */
+  async function submitterFor(call: LauncherCall): Promise<Submitter> {
+    const { settings } = call;
+    const serverAddr = settings.serverAddr ?? (await (discovered ??= findServer(
+      { serverAddr: undefined, mdns: settings.mdns, discoveryTimeoutMs: settings.discoveryTimeoutMs },
+      logger,
+    )));
+    const submitterOptions = {
+      serverAddr,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      reconnectTimeoutMs: settings.reconnectTimeoutMs,
+      token: call.token,
+      channel: serverChannelOptions(settings),
+      batchSize: settings.batchSize,
+      batchTimeoutMs: settings.batchTimeoutMs,
+    };
+    const key = JSON.stringify(submitterOptions);
+    let s = submitters.get(key);
+    if (s === undefined) {
+      clientCredentials(settings.tls); // unreadable TLS files: a ConfigError for this client, not a broken channel
+      s = createSubmitter({ ...submitterOptions, logger });
+      submitters.set(key, s);
+      logger.info(`submitting to ${serverAddr} (${submitters.size} stream(s))`);
+    }
+    return s;
+  }
+
+  let idleTimeoutMs = options.idleTimeoutMs;
+  const ctx: ClientContext = {
+    resolver: createSettingsResolver(),
+    async submit(call, job, signal) {
+      idleTimeoutMs = call.settings.agentIdleTimeoutMs;
+      return (await submitterFor(call)).submit(job, signal);
+    },
+    acquireLocalSlot: (signal) => acquireLocalSlot(options.localSlots, undefined, signal),
+    logger,
+    waiting: setWaiting,
+  };
+
+  const server = net.createServer((conn) => {
+    active++;
+    armIdle();
+    conn.once('close', () => {
+      active--;
+      armIdle();
+    });
+    serveClient(conn, ctx);
+  });
   await listenExclusive(server, options.socket);
   const ownInode = statSync(options.socket).ino;
   logger.info(`agent listening on ${options.socket}`);
 
   function stop(): void {
     if (idleTimer !== undefined) clearTimeout(idleTimer);
+    if (keepalive !== undefined) clearInterval(keepalive);
     server.close();
     try {
       if (statSync(options.socket).ino === ownInode) rmSync(options.socket, { force: true });
-    } catch {
-      // someone else's socket now, or gone
+    } catch (err) {
+      logger.debug(`not removing ${options.socket}: ${err instanceof Error ? err.message : String(err)}`);
     }
     for (const s of submitters.values()) s.close();
     submitters.clear();
@@ -73,122 +130,31 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
 
   function armIdle(): void {
     if (idleTimer !== undefined) clearTimeout(idleTimer);
-    idleTimer = active === 0 ? setTimeout(stop, options.idleTimeoutMs) : undefined;
-  }
-
-  /** Where jobs without a server_addr go: looked up once (mDNS), then kept for the agent's life. */
-  let discovered: Promise<string> | undefined;
-
-  async function submitterFor(req: AgentRequest): Promise<Submitter> {
-    const serverAddr = req.serverAddr ?? (await (discovered ??= findServer(
-      { serverAddr: undefined, mdns: req.discoveryTimeoutMs > 0, discoveryTimeoutMs: req.discoveryTimeoutMs },
-      logger,
-    )));
-    const key = `${serverAddr}|${req.connectTimeoutMs}`;
-    let s = submitters.get(key);
-    if (s === undefined) {
-      s = createSubmitter({
-        serverAddr,
-        connectTimeoutMs: req.connectTimeoutMs,
-        reconnectTimeoutMs: options.reconnectTimeoutMs,
-        token: options.token,
-        channel: options.channel,
-        batchSize: options.batchSize,
-        batchTimeoutMs: options.batchTimeoutMs,
-        logger,
-      });
-      submitters.set(key, s);
-    }
-    return s;
-  }
-
-  function serve(conn: net.Socket): void {
-    active++;
-    armIdle();
-    const gone = new AbortController();
-    let started = false;
-    const finish = (): void => {
-      active--;
-      armIdle();
-    };
-    conn.once('close', () => {
-      gone.abort();
-      finish();
-    });
-    conn.on('error', () => undefined);
-    const read = createFrameReader((frame) => {
-      if (frame.type !== FRAME_JSON || started) return;
-      started = true;
-      const req = JSON.parse(frame.payload.toString('utf8')) as AgentRequest;
-      void handle(req, gone.signal).then(
-        (answer) => {
-          if (answer.stdout.length > 0) conn.write(encodeFrame(FRAME_STDOUT, answer.stdout));
-          if (answer.stderr.length > 0) conn.write(encodeFrame(FRAME_STDERR, answer.stderr));
-          conn.end(encodeJson(answer.reply));
-        },
-        (err: unknown) => {
-          logger.error(`job failed in the agent: ${(err as Error).stack ?? String(err)}`);
-          conn.end(encodeJson({ type: 'fallback', reason: `the agent failed: ${(err as Error).message}` } satisfies AgentReply));
-        },
-      );
-    });
-    conn.on('data', (chunk: Buffer) => {
-      try {
-        read(chunk);
-      } catch (err) {
-        logger.warn(`bad frame from a launcher: ${(err as Error).message}`);
-        conn.destroy();
-      }
-    });
-  }
-
-  async function handle(req: AgentRequest, signal: AbortSignal): Promise<{ reply: AgentReply; stdout: Uint8Array; stderr: Uint8Array }> {
-    if (req.v !== AGENT_PROTOCOL) return { reply: { type: 'version-mismatch', agent: AGENT_PROTOCOL }, stdout: none, stderr: none };
-    const job: Job = {
-      id: req.id,
-      kind: req.kind === 'link' ? 'JOB_KIND_LINK' : 'JOB_KIND_COMPILE',
-      argv: [...req.argv],
-      cwd: req.cwd,
-      clientMount: req.fsMount,
-      env: { ...req.env },
-      dirs: [...req.dirs],
-      timeoutMs: 0,
-      client: req.client,
-      outputs: [...req.outputs],
-    };
-    const outcome = await (await submitterFor(req)).submit(job, signal);
-    if (outcome.type === 'unreachable') return { reply: { type: 'fallback', reason: outcome.reason }, stdout: none, stderr: none };
-    return toReply(outcome.result);
+    idleTimer = active === 0 ? setTimeout(stop, idleTimeoutMs) : undefined;
   }
 
   armIdle();
   return { done, stop };
 }
 
-const none = new Uint8Array();
-
-function toReply(r: JobResult): { reply: AgentReply; stdout: Uint8Array; stderr: Uint8Array } {
-  switch (r.outcome) {
-    case 'OUTCOME_COMPLETED':
-      return {
-        reply: { type: 'result', exitCode: r.exitCode, worker: r.worker, durationMs: r.durationMs, outputs: r.outputs, truncated: r.outputTruncated },
-        stdout: r.stdout,
-        stderr: r.stderr,
-      };
-    case 'OUTCOME_REJECTED':
-      return { reply: { type: 'rejected', reason: r.message }, stdout: none, stderr: none };
-    case 'OUTCOME_FAILED':
-      // A command that outran its timeout would hang locally too: report it, do not rebuild here.
-      if (r.failure === 'FAILURE_KIND_JOB_TIMEOUT') return { reply: { type: 'rejected', reason: r.message }, stdout: none, stderr: none };
-      return { reply: { type: 'fallback', reason: r.message || `the farm failed the job (${r.failure})` }, stdout: none, stderr: none };
-    default:
-      return { reply: { type: 'fallback', reason: r.message || `the farm failed the job (${r.failure})` }, stdout: none, stderr: none };
+/**
+ * The socket's directory, created 0700 if missing. Anyone else's directory, or one others may
+ * enter, is refused: whoever controls it could put their own agent in the way.
+ */
+export function ensureSocketDir(socket: string): void {
+  const dir = path.dirname(socket);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  const uid = process.getuid?.() ?? st.uid;
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o777) !== 0o700) {
+    const what = !st.isDirectory() ? 'is not a directory' : st.uid !== uid ? `belongs to uid ${st.uid}, not ${uid}` : `has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}`;
+    throw new ConfigError(`the agent socket's directory ${dir} ${what}; it must be yours with mode 0700 (remove it, or set --agent-socket / DISTBUILD_AGENT_SOCKET elsewhere)`, 'agentSocket');
   }
 }
 
 /** Listens on `socket`, replacing a stale socket file but never a live agent's. */
 async function listenExclusive(server: net.Server, socket: string): Promise<void> {
-  mkdirSync(path.dirname(socket), { recursive: true, mode: 0o700 });
+  ensureSocketDir(socket);
   const attempt = (): Promise<void> =>
     new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -200,7 +166,7 @@ async function listenExclusive(server: net.Server, socket: string): Promise<void
   try {
     await attempt();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if (!(err instanceof Error && 'code' in err && err.code === 'EADDRINUSE')) throw err;
     const live = await new Promise<boolean>((resolve) => {
       const probe = net.createConnection(socket);
       probe.once('connect', () => {

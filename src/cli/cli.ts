@@ -1,7 +1,7 @@
 // The full CLI (server, worker, agent, status, demo): yargs flags from the options table.
 import yargs from 'yargs';
 import { ConfigError } from '../config/config-error.js';
-import { MODES, OPTION_SPECS, envName, fileKey, flagName, type Mode } from '../config/options.js';
+import { MODES, OPTION_SPECS, envName, fileKey, flagName, type Mode, type OptionKey } from '../config/options.js';
 import { envSource, flagSource, readConfigFiles, resolveSettings } from '../config/resolve-settings.js';
 import type { Settings } from '../config/settings.js';
 
@@ -65,7 +65,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   let settings: Settings;
   let reload: () => Promise<Settings>;
   try {
-    const flags = new Map<string, unknown>();
+    const flags = new Map<OptionKey, unknown>();
     for (const spec of OPTION_SPECS) {
       if (spec.asFlag === false) continue;
       const v = parsed[flagName(spec.key)];

@@ -1,5 +1,5 @@
 // Caps on a job's command line (argument count, single argument length), checked by server and worker.
-import { findSpec } from '../config/options.js';
+import { OPTIONS } from '../config/options.js';
 
 export interface ArgLimits {
   /** Most arguments (max_job_args). */
@@ -10,7 +10,7 @@ export interface ArgLimits {
 
 /** The defaults of the options table. */
 export function defaultArgLimits(): ArgLimits {
-  return { maxJobArgs: Number(findSpec('maxJobArgs')?.default), maxArgBytes: Number(findSpec('maxArgBytes')?.default) };
+  return { maxJobArgs: OPTIONS.maxJobArgs.default, maxArgBytes: OPTIONS.maxArgBytes.default };
 }
 
 /** Why `argv` breaks `limits`, naming the cap and its setting; undefined if it does not. */

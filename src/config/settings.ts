@@ -1,5 +1,5 @@
 // Validated settings: the typed result of flags > env > TOML file > defaults.
-import type { LOG_LEVELS } from './options.js';
+import type { LOG_LEVELS, OptionKey } from './options.js';
 
 /** Paths of the PEM files of tls_cert, tls_key and tls_ca; undefined where unset. */
 export interface TlsFiles {
@@ -38,6 +38,8 @@ export interface Settings {
   readonly allowFlags: readonly string[];
   readonly maxOutputBytes: number;
   readonly allowRoot: boolean;
+  /** The token setting itself (DISTBUILD_TOKEN or a file's token). */
+  readonly token: string | undefined;
   /** Tokens from `token` and `token_file`; clients send the first, the server accepts any. */
   readonly tokens: readonly string[];
   /** The token_file setting, watched for rotation by a running server. */
@@ -64,8 +66,8 @@ export interface Settings {
 
 /** Where a raw value came from, for error messages. */
 export interface RawSource {
-  /** e.g. "--max-jobs", "DISTBUILD_MAX_JOBS", "/etc/distbuild/distbuild.toml". */
-  readonly label: (key: string) => string;
-  /** camelCase key → raw value (strings from flags and env; TOML's own types from files). */
-  readonly values: ReadonlyMap<string, unknown>;
+  /** e.g. "--max-jobs", "DISTBUILD_MAX_JOBS", "/etc/distbuild/distbuild.toml: max_jobs". */
+  readonly label: (key: OptionKey) => string;
+  /** Setting → raw value (strings from flags and env; TOML's own types from files). */
+  readonly values: ReadonlyMap<OptionKey, unknown>;
 }

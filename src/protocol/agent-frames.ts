@@ -1,56 +1,58 @@
-// The launcher ↔ agent protocol on the local Unix socket: small length-prefixed frames.
+// The client ↔ agent protocol on the per-user Unix socket (proto/agent-protocol.md): length-prefixed frames.
 //
-// Each frame is a 4-byte big-endian length (of what follows), a 1-byte type, then the
-// payload. Type 1 carries a UTF-8 JSON message (AgentRequest or AgentReply); types 2
-// and 3 carry raw stdout and stderr bytes, which precede the reply that ends a job.
-// The launcher sends one AgentRequest per connection. Dependency-free: it is on the
-// launcher's hot path.
+// Dependency-free: the Node launcher's hot path loads it, and native/distbuild-client.c
+// speaks the same bytes (test/fixtures/agent-vectors.json holds vectors both are tested on).
 
-export const FRAME_JSON = 1;
-export const FRAME_STDOUT = 2;
-export const FRAME_STDERR = 3;
+/** Frame types. 1 is JSON (HELLO from clients, MISMATCH from agents), as in protocols 1 and 2. */
+export const FRAME = {
+  /** client → agent, first frame: JSON {"v":N}. agent → client: JSON {"type":"version-mismatch","agent":N}. */
+  JSON: 1,
+  /** agent → client: bytes for the client's stdout. */
+  STDOUT: 2,
+  /** agent → client: bytes for the client's stderr. */
+  STDERR: 3,
+  /** client → agent: the client's argv, cwd and environment. */
+  REQUEST: 16,
+  /** agent → client: exit with this code (u32). */
+  EXIT: 17,
+  /** agent → client: run your own command (u32 argv index, NUL-terminated executable or ""), holding the connection. */
+  RUN_LOCAL: 18,
+  /** agent → client: still working on it. */
+  KEEPALIVE: 19,
+} as const;
 
-/** Bumped when old launchers and agents cannot talk. */
-export const AGENT_PROTOCOL = 2;
+/** The protocol this code speaks; a client and an agent of different protocols run the job locally. */
+export const AGENT_PROTOCOL = 3;
 
-/** A job as the launcher hands it to the agent. Paths are the launcher's own. */
-export interface AgentRequest {
-  readonly v: number;
-  readonly type: 'job';
+/** Largest frame either side accepts (type byte and payload). */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+/** The agent sends KEEPALIVE at least this often while a client waits on it. */
+export const KEEPALIVE_MS = 2000;
+
+/** A client that hears nothing from its agent for this long gives up on it (builds locally). */
+export const SILENCE_MS = 5 * KEEPALIVE_MS;
+
+/** What a client sends: its whole argv, working directory and environment, untouched. */
+export interface ClientRequest {
+  /** Reserved, 0. */
+  readonly flags: number;
+  readonly pid: number;
+  /** Chosen by the client, kept when it retries on another agent: the job's idempotency key. */
   readonly id: string;
-  readonly kind: 'compile' | 'link';
-  readonly argv: readonly string[];
-  /** Mount-relative cwd. */
+  /** The client's working directory (getcwd). */
   readonly cwd: string;
-  readonly fsMount: string;
-  readonly env: Readonly<Record<string, string>>;
-  readonly dirs: readonly string[];
-  readonly outputs: readonly string[];
-  /** Absent when the launcher has no server_addr: the agent looks for the server (mDNS). */
-  readonly serverAddr?: string;
-  /** How long the agent may look for the server by mDNS; 0: mdns = false, go to 127.0.0.1:50051. */
-  readonly discoveryTimeoutMs: number;
-  readonly connectTimeoutMs: number;
-  readonly client: string;
+  /** argv[0] included. */
+  readonly argv: readonly string[];
+  /** "NAME=VALUE" entries in the client's order. */
+  readonly env: readonly string[];
 }
 
-/** What the agent answers when a job ends. */
-export type AgentReply =
-  | {
-      readonly type: 'result';
-      readonly exitCode: number;
-      readonly worker: string;
-      readonly durationMs: number;
-      /** Mount-relative paths and sizes of published outputs. */
-      readonly outputs: ReadonlyArray<{ readonly path: string; readonly sizeBytes: number }>;
-      readonly truncated: boolean;
-    }
-  /** The farm could not run the job: the launcher may build locally. */
-  | { readonly type: 'fallback'; readonly reason: string }
-  /** The farm refused the job as invalid: retrying or building locally would not be right. */
-  | { readonly type: 'rejected'; readonly reason: string }
-  /** The agent speaks another protocol revision: the launcher restarts it. */
-  | { readonly type: 'version-mismatch'; readonly agent: number };
+/** A frame: its type and payload. */
+export interface Frame {
+  readonly type: number;
+  readonly payload: Buffer;
+}
 
 export function encodeFrame(type: number, payload: Uint8Array): Buffer {
   const header = Buffer.allocUnsafe(5);
@@ -60,25 +62,126 @@ export function encodeFrame(type: number, payload: Uint8Array): Buffer {
 }
 
 export function encodeJson(value: unknown): Buffer {
-  return encodeFrame(FRAME_JSON, Buffer.from(JSON.stringify(value), 'utf8'));
+  return encodeFrame(FRAME.JSON, Buffer.from(JSON.stringify(value), 'utf8'));
 }
 
-export interface Frame {
-  readonly type: number;
-  readonly payload: Buffer;
+/** The first frame of a client: {"v":AGENT_PROTOCOL}. Agents of protocol 2 answer it with a mismatch too. */
+export function encodeHello(version: number = AGENT_PROTOCOL): Buffer {
+  return encodeJson({ v: version });
 }
 
-/** Largest frame accepted: a job's argv or a compiler's output beyond this is refused. */
-export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+/** The answer of an agent to a client of another protocol. */
+export function encodeMismatch(): Buffer {
+  return encodeJson({ type: 'version-mismatch', agent: AGENT_PROTOCOL });
+}
 
-/** Splits a byte stream into frames; throws on a frame over MAX_FRAME_BYTES. */
+const u32 = (n: number): Buffer => {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n >>> 0, 0);
+  return b;
+};
+const cstring = (s: string): Buffer => Buffer.from(`${s}\0`, 'utf8');
+
+export function encodeRequest(r: ClientRequest): Buffer {
+  const parts = [u32(r.flags), u32(r.pid), cstring(r.id), cstring(r.cwd), u32(r.argv.length), ...r.argv.map(cstring), u32(r.env.length), ...r.env.map(cstring)];
+  return encodeFrame(FRAME.REQUEST, Buffer.concat(parts));
+}
+
+export const encodeExit = (code: number): Buffer => encodeFrame(FRAME.EXIT, u32(code));
+
+export const encodeRunLocal = (index: number, executable: string): Buffer =>
+  encodeFrame(FRAME.RUN_LOCAL, Buffer.concat([u32(index), cstring(executable)]));
+
+export const encodeKeepalive = (): Buffer => encodeFrame(FRAME.KEEPALIVE, Buffer.alloc(0));
+
+/** A malformed frame: the message names what is wrong. */
+export class FrameError extends Error {
+  override readonly name = 'FrameError';
+}
+
+/** Reads u32s and NUL-terminated UTF-8 strings from a payload, throwing FrameError past its end. */
+function createCursor(payload: Buffer, what: string) {
+  let at = 0;
+  return {
+    u32(field: string): number {
+      if (at + 4 > payload.length) throw new FrameError(`${what}: truncated before ${field}`);
+      const v = payload.readUInt32BE(at);
+      at += 4;
+      return v;
+    },
+    string(field: string): string {
+      const end = payload.indexOf(0, at);
+      if (end < 0) throw new FrameError(`${what}: ${field} is not NUL-terminated`);
+      const s = payload.toString('utf8', at, end);
+      at = end + 1;
+      return s;
+    },
+    strings(field: string): string[] {
+      const n = this.u32(`the count of ${field}`);
+      // Each string takes at least its NUL byte: a count beyond the bytes left is a lie.
+      if (n > payload.length - at) throw new FrameError(`${what}: ${n} ${field} cannot fit in ${payload.length - at} bytes`);
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) out.push(this.string(`${field}[${i}]`));
+      return out;
+    },
+    end(): void {
+      if (at !== payload.length) throw new FrameError(`${what}: ${payload.length - at} bytes after the last field`);
+    },
+  };
+}
+
+export function decodeRequest(payload: Buffer): ClientRequest {
+  const c = createCursor(payload, 'REQUEST');
+  const flags = c.u32('flags');
+  const pid = c.u32('pid');
+  const id = c.string('id');
+  const cwd = c.string('cwd');
+  const argv = c.strings('argv');
+  const env = c.strings('env');
+  c.end();
+  return { flags, pid, id, cwd, argv, env };
+}
+
+export function decodeExit(payload: Buffer): number {
+  const c = createCursor(payload, 'EXIT');
+  const code = c.u32('code');
+  c.end();
+  return code;
+}
+
+export function decodeRunLocal(payload: Buffer): { readonly index: number; readonly executable: string } {
+  const c = createCursor(payload, 'RUN_LOCAL');
+  const index = c.u32('index');
+  const executable = c.string('executable');
+  c.end();
+  return { index, executable };
+}
+
+/** The protocol version in a HELLO payload, or undefined if it has none. */
+export function helloVersion(payload: Buffer): number | undefined {
+  try {
+    const v: unknown = JSON.parse(payload.toString('utf8'));
+    if (typeof v === 'object' && v !== null && 'v' in v && typeof v.v === 'number') return v.v;
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+  }
+  return undefined;
+}
+
+/** The agent's protocol in a MISMATCH payload (JSON {"agent":N}), or 0 if it does not say. */
+export function mismatchVersion(payload: Buffer): number {
+  const m = /"agent"\s*:\s*(\d+)/.exec(payload.toString('utf8'));
+  return m === null ? 0 : Number(m[1]);
+}
+
+/** Splits a byte stream into frames; throws FrameError on a frame of length 0 or over MAX_FRAME_BYTES. */
 export function createFrameReader(onFrame: (frame: Frame) => void): (chunk: Buffer) => void {
   let buffered: Buffer = Buffer.alloc(0);
   return (chunk) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     while (buffered.length >= 5) {
       const length = buffered.readUInt32BE(0);
-      if (length < 1 || length > MAX_FRAME_BYTES) throw new Error(`bad frame length ${length}`);
+      if (length < 1 || length > MAX_FRAME_BYTES) throw new FrameError(`bad frame length ${length} (at most ${MAX_FRAME_BYTES})`);
       if (buffered.length < 4 + length) return;
       const type = buffered.readUInt8(4);
       const payload = buffered.subarray(5, 4 + length);
@@ -86,4 +189,20 @@ export function createFrameReader(onFrame: (frame: Frame) => void): (chunk: Buff
       onFrame({ type, payload });
     }
   };
+}
+
+/** The mode of a distbuild argv (argv[0] excluded): a launcher if --compiler or --linker comes before "--". */
+export function launcherMode(args: readonly string[]): 'compiler' | 'linker' | undefined {
+  for (const a of args) {
+    if (a === '--') return undefined;
+    if (a === '--compiler') return 'compiler';
+    if (a === '--linker') return 'linker';
+  }
+  return undefined;
+}
+
+/** Index in argv (argv[0] included) of the command a launcher runs: the argument after the first "--"; argv.length if none. */
+export function commandIndex(argv: readonly string[]): number {
+  const sep = argv.indexOf('--', 1);
+  return sep < 0 ? argv.length : sep + 1;
 }

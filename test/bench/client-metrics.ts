@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { Writable } from 'node:stream';
 import { askAgent } from '../../src/launcher/agent-client.js';
-import { AGENT_PROTOCOL, type AgentRequest } from '../../src/protocol/agent-frames.js';
 import { BIN, ROOT, farmLogs, startFarm, type Farm } from '../helpers/farm.js';
 import { childrenCpuFromTimes, percentile, processCpuSeconds, sleep, statusKiB, yieldToLoop } from './stats.js';
 
@@ -194,17 +194,15 @@ export interface RoundTripRun {
 export async function measureRoundTrip(cf: ClientFarm, n = 200): Promise<RoundTripRun> {
   const flag = (name: string): string => cf.noop.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? '';
   const socket = flag('agent-socket');
+  const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+  const env = Object.entries(ENVS.clean).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
   const ms: number[] = [];
   for (let i = 0; i < n; i++) {
-    const request: AgentRequest = {
-      v: AGENT_PROTOCOL, type: 'job', id: `bench-rt-${process.pid}-${i}-${Date.now()}`, kind: 'compile',
-      argv: ['/bin/true', '-c', 'a.c', '-o', 'a.o'], cwd: 'w', fsMount: cf.mount, env: {}, dirs: ['w'], outputs: ['w/a.o'],
-      serverAddr: flag('server-addr'), discoveryTimeoutMs: 0, connectTimeoutMs: 5000, client: `bench:${process.pid}`,
-    };
+    const request = { flags: 0, pid: process.pid, id: `bench-rt-${process.pid}-${i}-${Date.now()}`, cwd: cf.work, argv: ['distbuild', ...cf.noop.slice(1)], env };
     const start = process.hrtime.bigint();
-    const answer = await askAgent(socket, request, []);
+    const answer = await askAgent(socket, request, [], { stdout: sink, stderr: sink });
     ms.push(Number(process.hrtime.bigint() - start) / 1e6);
-    if (answer.reply.type !== 'result' || answer.reply.exitCode !== 0) throw new Error(`round trip ${i}: ${JSON.stringify(answer.reply)}`);
+    if (answer.type !== 'exit' || answer.code !== 0) throw new Error(`round trip ${i}: ${JSON.stringify(answer.type === 'run-local' ? { type: answer.type } : answer)}`);
     await yieldToLoop();
   }
   return { p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) };

@@ -42,7 +42,8 @@ export async function startRealBuild(project: ProjectName): Promise<RealBuild> {
     const work = path.join(mount, 'warm');
     mkdirSync(work);
     writeFileSync(path.join(work, 'a.c'), '');
-    const warm = await execa(process.execPath, [...farm.launcherArgs(mount), '--verbose', '--compiler', '--', '/bin/true', '-c', 'a.c', '-o', 'a.o'],
+    const [exe = '', ...flags] = farm.launcherArgs(mount);
+    const warm = await execa(exe, [...flags, '--verbose', '--compiler', '--', '/bin/true', '-c', 'a.c', '-o', 'a.o'],
       { cwd: work, reject: false });
     if (warm.exitCode !== 0 || !/\[remote /.test(warm.stderr)) throw new Error(`warm-up launcher failed: ${warm.stderr}\n${farmLogs(farm)}`);
     return { project, farm, src, buildDir: path.join(mount, 'build'), stop };

@@ -1,6 +1,6 @@
 // Starts a real farm for tests: a server and workers as separate processes on loopback.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,14 @@ import type { StatusReply } from '../../src/protocol/messages.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = path.join(ROOT, 'bin', 'distbuild.cjs');
+/** The native client, as native/build.mjs builds it. */
+export const NATIVE_CLIENT = path.join(ROOT, 'dist', 'native', 'distbuild');
+
+export type LauncherKind = 'native' | 'node';
+/** The launcher the suite runs: the native client, unless DISTBUILD_TEST_LAUNCHER=node or none was built. */
+export const LAUNCHER_KIND: LauncherKind = process.env.DISTBUILD_TEST_LAUNCHER === 'node' || !existsSync(NATIVE_CLIENT) ? 'node' : 'native';
+/** The launcher's executable (bin/distbuild.cjs runs by its shebang). */
+export const launcherExe = (kind: LauncherKind = LAUNCHER_KIND): string => (kind === 'native' ? NATIVE_CLIENT : BIN);
 
 /** The real toolchain plus the fake compilers of test/fixtures and /bin/true (for timing tests). */
 export const TEST_ALLOWLIST = [
@@ -69,8 +77,8 @@ export interface Farm {
   readonly logs: Map<string, string[]>;
   status(): Promise<StatusReply>;
   startWorker(spec: WorkerSpec): Promise<ChildProcess>;
-  /** Launcher flags for this farm, e.g. for CMAKE_<LANG>_COMPILER_LAUNCHER. */
-  launcherArgs(mount: string, extra?: readonly string[]): string[];
+  /** The launcher and its flags for this farm ([executable, flags…]), e.g. for CMAKE_<LANG>_COMPILER_LAUNCHER. */
+  launcherArgs(mount: string, extra?: readonly string[], kind?: LauncherKind): string[];
   stop(): Promise<void>;
   /** Starts a new server on the same port (after the old one died). */
   restartServer(): Promise<void>;
@@ -173,8 +181,8 @@ export async function startFarm(options: {
       await waitForLine(child, /registered with/, `worker ${spec.name}`);
       return child;
     },
-    launcherArgs(mount, extra = []) {
-      return [BIN, `--server-addr=${addr}`, `--fs-mount=${mount}`, `--agent-socket=${agentSocket}`, ...extra];
+    launcherArgs(mount, extra = [], kind = LAUNCHER_KIND) {
+      return [launcherExe(kind), `--server-addr=${addr}`, `--fs-mount=${mount}`, `--agent-socket=${agentSocket}`, ...extra];
     },
     async restartServer() {
       const next = await startServer(port, `server-${++restarts}`);

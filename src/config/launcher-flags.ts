@@ -1,11 +1,11 @@
 // Parses the launcher's own flags (those before `--`) without yargs, from the options table.
-import { ConfigError } from '../config/config-error.js';
-import { MODES, OPTION_SPECS, flagName } from '../config/options.js';
+import { ConfigError } from './config-error.js';
+import { MODES, OPTION_SPECS, flagName, type OptionKey } from './options.js';
 
 export interface LauncherArgs {
   readonly mode: 'compiler' | 'linker';
-  /** camelCase key → raw value. */
-  readonly flags: Map<string, unknown>;
+  /** Setting → raw value. */
+  readonly flags: Map<OptionKey, unknown>;
   /** The command to run: compiler or linker and its arguments. */
   readonly command: string[];
 }
@@ -15,7 +15,7 @@ export function parseLauncherArgs(argv: readonly string[]): LauncherArgs {
   const own = sep >= 0 ? argv.slice(0, sep) : argv;
   const command = sep >= 0 ? argv.slice(sep + 1) : [];
   let mode: 'compiler' | 'linker' | undefined;
-  const flags = new Map<string, unknown>();
+  const flags = new Map<OptionKey, unknown>();
   for (let i = 0; i < own.length; i++) {
     const arg = own[i] ?? '';
     if (arg === '--compiler' || arg === '--linker') {
@@ -32,7 +32,7 @@ export function parseLauncherArgs(argv: readonly string[]): LauncherArgs {
     if (spec?.asFlag === false) {
       throw new ConfigError(`"--${name}" is not accepted on the command line, where ps would show it: set ${'DISTBUILD_' + name.toUpperCase().replace(/-/g, '_')}, ${name.replace(/-/g, '_')} in the config file, or --token-file`, spec.key);
     }
-    if (spec === undefined || (MODES as readonly string[]).includes(name)) {
+    if (spec === undefined || MODES.some((m) => m === name)) {
       throw new ConfigError(`unknown flag "--${name}" for a launcher; see "distbuild --help"`);
     }
     if (spec.type === 'boolean') {

@@ -1,24 +1,29 @@
-// Waits until each output is visible on this host's mount at the size the worker reported.
-import { statSync } from 'node:fs';
+// Waits until each output is visible on this host's mount at the size the worker reported (NFS attribute caches).
+import { stat } from 'node:fs/promises';
 
 export interface ExpectedOutput {
   readonly path: string;
   readonly sizeBytes: number;
 }
 
+/** The size of `file`, or undefined if it cannot be seen. */
+async function sizeOf(file: string): Promise<number | undefined> {
+  try {
+    return (await stat(file)).size;
+  } catch (err) {
+    if (err instanceof Error && 'code' in err) return undefined;
+    throw err;
+  }
+}
+
 /** Resolves to undefined when all are visible, or to a message naming the first that is not. */
-export async function waitForOutputs(outputs: readonly ExpectedOutput[], timeoutMs: number): Promise<string | undefined> {
+export async function waitForOutputs(outputs: readonly ExpectedOutput[], timeoutMs: number, signal?: AbortSignal): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   let delay = 1;
   for (const o of outputs) {
     for (;;) {
-      let size: number | undefined;
-      try {
-        size = statSync(o.path).size;
-      } catch {
-        size = undefined;
-      }
-      if (size === o.sizeBytes) break;
+      const size = await sizeOf(o.path);
+      if (size === o.sizeBytes || signal?.aborted === true) break;
       if (Date.now() >= deadline) {
         return `the worker wrote ${o.path} (${o.sizeBytes} bytes), but this host sees ${size === undefined ? 'no such file' : `${size} bytes`} after ${timeoutMs} ms; is --fs-mount the same shared filesystem on both hosts? (setting output_wait_timeout)`;
       }

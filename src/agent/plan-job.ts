@@ -1,0 +1,115 @@
+// Decides where a launcher's command runs and, for the farm, which job it is: mount paths, locality dirs, outputs.
+import { realpath } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { localOnlyReason, parseCommandLine, type CommandLine } from '../common/command-line.js';
+import { pickJobEnv } from '../common/job-env.js';
+import { isUnder, toMountRelative } from '../common/mount-path.js';
+import type { Settings } from '../config/settings.js';
+import type { Job } from '../protocol/messages.js';
+
+export type JobPlan =
+  | { readonly where: 'local'; readonly reason: string; readonly label: string }
+  | {
+      readonly where: 'remote';
+      readonly job: Job;
+      /** The client's mount path as its paths are written (as given, or with symlinks resolved). */
+      readonly mount: string;
+      readonly label: string;
+    };
+
+export interface PlanInput {
+  readonly mode: 'compiler' | 'linker';
+  readonly command: readonly string[];
+  readonly settings: Settings;
+  /** The client's working directory (getcwd: symlinks resolved). */
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly id: string;
+  readonly pid: number;
+  /** Some argument was not valid UTF-8 (it cannot travel in a job). */
+  readonly lossy: boolean;
+}
+
+/** `p` with symlinks resolved, or undefined if it does not exist. */
+async function realpathOrUndefined(p: string): Promise<string | undefined> {
+  try {
+    return await realpath(p);
+  } catch (err) {
+    if (err instanceof Error && 'code' in err && typeof err.code === 'string') return undefined;
+    throw err;
+  }
+}
+
+/** What a person recognises in a verbose line: the source of a compile, the output of a link. */
+export function describe(cl: CommandLine, mode: 'compiler' | 'linker'): string {
+  const output = cl.outputs.find((o) => o.role === 'output')?.path;
+  if (mode === 'linker' || cl.mode === 'link') return output ?? cl.inputs[0] ?? cl.argv[0] ?? '';
+  return cl.inputs[0] ?? output ?? cl.argv[0] ?? '';
+}
+
+/** A compile's source or output outside the mount cannot be seen or written by a worker. */
+function outsideMount(cl: CommandLine, cwd: string, mount: string, mode: 'compiler' | 'linker'): string | undefined {
+  for (const o of cl.outputs) {
+    if (!isUnder(path.resolve(cwd, o.path), mount)) return `the output ${o.path} is outside the mount`;
+  }
+  if (mode === 'compiler' && cl.mode === 'compile') {
+    for (const i of cl.inputs) {
+      if (!isUnder(path.resolve(cwd, i), mount)) return `the input ${i} is outside the mount`;
+    }
+  }
+  return undefined;
+}
+
+/** Locality hints, most telling first: the source's directory, the output's, then -I directories. */
+function localityDirs(cl: CommandLine, rel: (p: string) => string | undefined): string[] {
+  const dirs = new Set<string>();
+  const mainOutput = cl.outputs.find((o) => o.role === 'output')?.path;
+  for (const p of [cl.inputs[0], mainOutput]) {
+    const r = p === undefined ? undefined : rel(path.dirname(p));
+    if (r !== undefined) dirs.add(r);
+  }
+  for (const d of cl.includeDirs) {
+    const r = rel(d);
+    if (r !== undefined) dirs.add(r);
+  }
+  return [...dirs];
+}
+
+export async function planJob(input: PlanInput): Promise<JobPlan> {
+  const { settings, mode } = input;
+  const cl = parseCommandLine(input.command);
+  const label = describe(cl, mode);
+  const local = (reason: string): JobPlan => ({ where: 'local', reason, label });
+  if (input.lossy) return local('an argument is not valid UTF-8, which a job cannot carry');
+
+  // Paths are compared as written first (what CMake wrote), then with symlinks resolved.
+  const [physicalMount, physicalCwd] = await Promise.all([realpathOrUndefined(settings.fsMount), realpathOrUndefined(input.cwd)]);
+  if (physicalMount === undefined) return local(`the mount ${settings.fsMount} does not exist on this host (setting fs_mount)`);
+  let mount = settings.fsMount;
+  let cwd = path.resolve(input.cwd);
+  let cwdRel = toMountRelative(cwd, mount);
+  if (cwdRel === undefined) {
+    mount = physicalMount;
+    cwd = physicalCwd ?? cwd;
+    cwdRel = toMountRelative(cwd, mount);
+  }
+  if (cwdRel === undefined) return local(`the working directory ${cwd} is outside the mount ${settings.fsMount}`);
+  const reason = localOnlyReason(cl) ?? outsideMount(cl, cwd, mount, mode);
+  if (reason !== undefined) return local(reason);
+
+  const rel = (p: string): string | undefined => toMountRelative(path.resolve(cwd, p), mount);
+  const job: Job = {
+    id: input.id,
+    kind: mode === 'linker' || cl.mode === 'link' ? 'JOB_KIND_LINK' : 'JOB_KIND_COMPILE',
+    argv: [...input.command],
+    cwd: cwdRel,
+    clientMount: mount,
+    env: pickJobEnv(input.env, settings.envAllowlist),
+    dirs: localityDirs(cl, rel),
+    timeoutMs: 0,
+    client: `${os.hostname()}:${input.pid}`,
+    outputs: cl.outputs.map((o) => rel(o.path)).filter((p): p is string => p !== undefined),
+  };
+  return { where: 'remote', job, mount, label };
+}

@@ -3,7 +3,7 @@ import { realpath } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { localOnlyReason, parseCommandLine, type CommandLine } from '../common/command-line.js';
-import { pickJobEnv } from '../common/job-env.js';
+import { pickJobEnvEntries } from '../common/job-env.js';
 import { isUnder, toMountRelative } from '../common/mount-path.js';
 import type { Settings } from '../config/settings.js';
 import type { Job } from '../protocol/messages.js';
@@ -24,12 +24,16 @@ export interface PlanInput {
   readonly settings: Settings;
   /** The client's working directory (getcwd: symlinks resolved). */
   readonly cwd: string;
-  readonly env: NodeJS.ProcessEnv;
+  /** The client's environment, "NAME=VALUE" entries. */
+  readonly env: readonly string[];
   readonly id: string;
   readonly pid: number;
   /** Some argument was not valid UTF-8 (it cannot travel in a job). */
   readonly lossy: boolean;
 }
+
+/** The host name, read once: it names the client in status lines. */
+const HOST = os.hostname();
 
 /** `p` with symlinks resolved, or undefined if it does not exist. */
 async function realpathOrUndefined(p: string): Promise<string | undefined> {
@@ -83,13 +87,14 @@ export async function planJob(input: PlanInput): Promise<JobPlan> {
   const local = (reason: string): JobPlan => ({ where: 'local', reason, label });
   if (input.lossy) return local('an argument is not valid UTF-8, which a job cannot carry');
 
-  // Paths are compared as written first (what CMake wrote), then with symlinks resolved.
-  const [physicalMount, physicalCwd] = await Promise.all([realpathOrUndefined(settings.fsMount), realpathOrUndefined(input.cwd)]);
-  if (physicalMount === undefined) return local(`the mount ${settings.fsMount} does not exist on this host (setting fs_mount)`);
+  // Paths are compared as written first (what CMake wrote), then with symlinks resolved. A cwd
+  // under the mount as written proves that the mount exists: no system call is needed.
   let mount = settings.fsMount;
   let cwd = path.resolve(input.cwd);
   let cwdRel = toMountRelative(cwd, mount);
   if (cwdRel === undefined) {
+    const [physicalMount, physicalCwd] = await Promise.all([realpathOrUndefined(settings.fsMount), realpathOrUndefined(input.cwd)]);
+    if (physicalMount === undefined) return local(`the mount ${settings.fsMount} does not exist on this host (setting fs_mount)`);
     mount = physicalMount;
     cwd = physicalCwd ?? cwd;
     cwdRel = toMountRelative(cwd, mount);
@@ -105,10 +110,10 @@ export async function planJob(input: PlanInput): Promise<JobPlan> {
     argv: [...input.command],
     cwd: cwdRel,
     clientMount: mount,
-    env: pickJobEnv(input.env, settings.envAllowlist),
+    env: pickJobEnvEntries(input.env, settings.envAllowlist),
     dirs: localityDirs(cl, rel),
     timeoutMs: 0,
-    client: `${os.hostname()}:${input.pid}`,
+    client: `${HOST}:${input.pid}`,
     outputs: cl.outputs.map((o) => rel(o.path)).filter((p): p is string => p !== undefined),
   };
   return { where: 'remote', job, mount, label };

@@ -18,7 +18,7 @@ import {
   type ClientRequest,
 } from '../protocol/agent-frames.js';
 import type { Job, JobResult } from '../protocol/messages.js';
-import type { LauncherCall, SettingsResolver } from './client-settings.js';
+import { settingsEnv, type LauncherCall, type SettingsResolver } from './client-settings.js';
 import { planJob } from './plan-job.js';
 import type { SubmitOutcome } from './submitter.js';
 import { waitForOutputs } from './wait-outputs.js';
@@ -51,18 +51,6 @@ function outputFrames(type: number, bytes: Uint8Array): Buffer[] {
 }
 
 const text = (s: string): Buffer => encodeFrame(FRAME.STDERR, Buffer.from(s, 'utf8'));
-
-/** The client's environment as an object: the first of duplicate names wins, entries without "=" are dropped. */
-export function envRecord(entries: readonly string[]): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const entry of entries) {
-    const eq = entry.indexOf('=');
-    if (eq <= 0) continue;
-    const name = entry.slice(0, eq);
-    if (!(name in env)) env[name] = entry.slice(eq + 1);
-  }
-  return env;
-}
 
 /** True if some argument of the command decoded to a replacement character: its bytes were not UTF-8 (or held U+FFFD). */
 function lossyArgs(request: ClientRequest, from: number): boolean {
@@ -125,7 +113,6 @@ function finish(conn: net.Socket, ctx: ClientContext, frames: readonly Buffer[],
 }
 
 async function handle(request: ClientRequest, conn: net.Socket, ctx: ClientContext, signal: AbortSignal): Promise<void> {
-  const env = envRecord(request.env);
   const mode = launcherMode(request.argv.slice(1));
   if (mode === undefined) {
     finish(conn, ctx, [text('distbuild: the agent runs launchers only (--compiler or --linker before "--")\n')], 2);
@@ -133,7 +120,7 @@ async function handle(request: ClientRequest, conn: net.Socket, ctx: ClientConte
   }
   let call: LauncherCall;
   try {
-    call = await ctx.resolver.resolve(request.argv, env);
+    call = await ctx.resolver.resolve(request.argv, settingsEnv(request.env));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     finish(conn, ctx, [text(`distbuild: ${err.message}\n`)], 2);
@@ -141,7 +128,7 @@ async function handle(request: ClientRequest, conn: net.Socket, ctx: ClientConte
   }
   const { settings } = call;
   const plan = await planJob({
-    mode: call.mode, command: call.command, settings, cwd: request.cwd, env, id: request.id, pid: request.pid,
+    mode: call.mode, command: call.command, settings, cwd: request.cwd, env: request.env, id: request.id, pid: request.pid,
     lossy: lossyArgs(request, call.commandIndex),
   });
   const local = (reason: string): Promise<void> => runLocal(conn, ctx, call, plan.label, reason, signal);

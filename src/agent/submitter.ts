@@ -1,14 +1,15 @@
-// Submits jobs to one server over one channel: batches what arrives while a send is under way.
+// Submits jobs to one server over one long-lived Jobs stream: batches what arrives while a batch is unacknowledged.
 import { ClientError, Status, createClient, waitForChannelReady } from 'nice-grpc';
 import { authCallOptions } from '../common/auth.js';
+import { createChannel, type Channel } from '../common/channel.js';
 import { createServerChannel, type ServerChannelOptions } from '../common/server-channel.js';
 import type { Logger } from '../common/logger.js';
-import { PROTOCOL_VERSION, type Job, type JobResult } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type Job, type JobResult, type JobsRequest, type Refused } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 
 export type SubmitOutcome =
   | { readonly type: 'result'; readonly result: JobResult }
-  /** The server could not be reached (or came back too late): the launcher may build locally. */
+  /** The server could not be reached, refused the job, or came back too late: the client may build locally. */
   | { readonly type: 'unreachable'; readonly reason: string };
 
 export interface SubmitterOptions {
@@ -16,9 +17,9 @@ export interface SubmitterOptions {
   readonly connectTimeoutMs: number;
   /** After the server was reached once, how long jobs are resubmitted while it is gone (a restart). */
   readonly reconnectTimeoutMs: number;
-  /** Most jobs in one SubmitJobs call. */
+  /** Most jobs in one batch. */
   readonly batchSize: number;
-  /** Longest a job waits for its batch to fill while another send is under way. */
+  /** Longest a job waits for its batch to fill while another batch is unacknowledged. */
   readonly batchTimeoutMs: number;
   readonly logger: Logger;
   /** Sent with every RPC. */
@@ -32,12 +33,35 @@ export interface Submitter {
   close(): void;
 }
 
+/** Where a job is between its submit() and its outcome. */
+type EntryState = 'pending' | 'sent' | 'done';
+
 interface Entry {
   readonly job: Job;
   readonly signal: AbortSignal;
   readonly resolve: (outcome: SubmitOutcome) => void;
-  /** When the server was first found unreachable for this job; it gives up connectTimeoutMs later. */
+  state: EntryState;
+  /** When the server was first found unreachable for this job; it gives up a window later. */
   unreachableSince: number | undefined;
+}
+
+/** One open Jobs stream: its request queue, and the batches sent on it that the server has not acknowledged. */
+interface Stream {
+  readonly outbox: Channel<JobsRequest>;
+  unacked: number;
+}
+
+/** The channel did not become ready within the connect timeout. */
+class ConnectTimeoutError extends Error {
+  override readonly name = 'ConnectTimeoutError';
+}
+
+/** A batch the server would not take. */
+class RefusedError extends Error {
+  override readonly name = 'RefusedError';
+  constructor(readonly refused: Refused) {
+    super(refused.message);
+  }
 }
 
 export function createSubmitter(options: SubmitterOptions): Submitter {
@@ -46,91 +70,118 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
   const client = createClient(schedulerDefinition(), channel, authCallOptions(options.token));
   const closing = new AbortController();
   const pending: Entry[] = [];
-  let sending = 0;
+  /** Jobs sent on the current stream, by id, until their result. */
+  const sent = new Map<string, Entry>();
+  let stream: Stream | undefined;
+  let opening = false;
   let timer: NodeJS.Timeout | undefined;
   /** Once the server has been reached, losing it is a restart to ride out, not an absence. */
   let everConnected = false;
 
   function schedule(): void {
-    if (pending.length === 0) return;
-    if (sending === 0 || pending.length >= options.batchSize) {
-      flush();
-    } else {
-      timer ??= setTimeout(flush, options.batchTimeoutMs);
+    if (pending.length === 0 || closing.signal.aborted) return;
+    if (stream === undefined) {
+      if (!opening) void open();
+      return;
     }
+    if (stream.unacked === 0 || pending.length >= options.batchSize) flush(stream);
+    else timer ??= setTimeout(() => {
+      timer = undefined;
+      if (stream !== undefined) flush(stream);
+    }, options.batchTimeoutMs);
   }
 
-  function flush(): void {
+  /** Sends a batch now, then more while full ones remain; a partial remainder waits up to batch_timeout. */
+  function flush(s: Stream): void {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    while (pending.length > 0) {
+    do {
       const batch = pending.splice(0, options.batchSize).filter((e) => !e.signal.aborted);
-      if (batch.length > 0) void send(batch);
-      if (sending > 0 && pending.length < options.batchSize) break;
-    }
-    if (pending.length > 0) timer = setTimeout(flush, options.batchTimeoutMs);
+      if (batch.length === 0) continue;
+      for (const e of batch) {
+        e.state = 'sent';
+        sent.set(e.job.id, e);
+      }
+      s.unacked++;
+      s.outbox.push({ msg: 'submit', submit: { jobs: batch.map((e) => e.job), protocolVersion: PROTOCOL_VERSION } });
+    } while (pending.length >= options.batchSize);
+    if (pending.length > 0) schedule();
   }
 
-  async function send(batch: Entry[]): Promise<void> {
-    sending++;
-    let acked = false;
-    const ack = (): void => {
-      if (acked) return;
-      acked = true;
-      sending--;
-      schedule();
-    };
-    const open = new Map(batch.map((e) => [e.job.id, e]));
-    const call = new AbortController();
-    const abortIfAllGone = (): void => {
-      if ([...open.values()].every((e) => e.signal.aborted)) call.abort();
-    };
-    for (const e of batch) e.signal.addEventListener('abort', abortIfAllGone, { once: true });
+  /** Connects (within the connect timeout) and runs one stream until it ends; its unfinished jobs then go round again. */
+  async function open(): Promise<void> {
+    opening = true;
+    const outbox = createChannel<JobsRequest>();
+    const s: Stream = { outbox, unacked: 0 };
     try {
       try {
         await waitForChannelReady(channel, new Date(Date.now() + options.connectTimeoutMs));
-      } catch {
-        throw new ConnectTimeoutError();
+      } catch (err) {
+        throw new ConnectTimeoutError(`no answer within ${options.connectTimeoutMs} ms: ${err instanceof Error ? err.message : String(err)}`);
       }
       everConnected = true;
-      const stream = client.submitJobs(
-        { jobs: batch.map((e) => e.job), protocolVersion: PROTOCOL_VERSION },
-        { signal: AbortSignal.any([call.signal, closing.signal]) },
-      );
-      for await (const message of stream) {
-        if (message.msg === 'accepted') {
-          ack();
+      stream = s;
+      opening = false;
+      schedule();
+      for await (const m of client.jobs(outbox, { signal: closing.signal })) {
+        if (m.msg === 'accepted') {
+          s.unacked--;
+          schedule();
+        } else if (m.msg === 'refused') {
+          s.unacked--;
+          refused(m.refused);
+          schedule();
         } else {
-          const entry = open.get(message.result.jobId);
+          const entry = sent.get(m.result.jobId);
           if (entry === undefined) continue;
-          open.delete(message.result.jobId);
-          entry.resolve({ type: 'result', result: message.result });
+          sent.delete(m.result.jobId);
+          entry.state = 'done';
+          entry.resolve({ type: 'result', result: m.result });
         }
       }
+      throw new Error('the server ended the stream');
     } catch (err) {
-      if (!call.signal.aborted && !closing.signal.aborted) retryOrGiveUp([...open.values()], err);
-      open.clear();
+      if (closing.signal.aborted) return;
+      const lost = [...sent.values()];
+      sent.clear();
+      retryOrGiveUp(lost, err);
+      // Jobs that never left wait for the next stream (or for their own connect timeout).
+      retryOrGiveUp(pending.splice(0), err);
     } finally {
-      ack();
-      for (const e of batch) e.signal.removeEventListener('abort', abortIfAllGone);
+      if (stream === s) stream = undefined;
+      opening = false;
+      outbox.close();
     }
-    // A stream that ended without every result is a server that went away: resubmit.
-    if (open.size > 0) retryOrGiveUp([...open.values()], new Error('the server ended the stream early'));
   }
 
-  /** Jobs whose call failed are resubmitted (same ids, so idempotent) until the server has been gone too long. */
-  function retryOrGiveUp(entries: Entry[], err: unknown): void {
+  function refused(r: Refused): void {
+    const err = new RefusedError(r);
+    const entries: Entry[] = [];
+    for (const id of r.jobIds) {
+      const e = sent.get(id);
+      if (e === undefined) continue;
+      sent.delete(id);
+      entries.push(e);
+    }
+    retryOrGiveUp(entries, err);
+  }
+
+  /** Jobs whose stream failed are resubmitted (same ids, so idempotent) until the server has been gone too long. */
+  function retryOrGiveUp(entries: readonly Entry[], err: unknown): void {
     const now = Date.now();
     const reason = describeError(err, options);
     const windowMs = everConnected ? options.reconnectTimeoutMs : options.connectTimeoutMs;
     for (const e of entries) {
-      if (e.signal.aborted) continue;
+      if (e.signal.aborted || e.state === 'done') continue;
       e.unreachableSince ??= now;
-      if (now - e.unreachableSince >= windowMs || (isPermanent(err) && !(everConnected && err instanceof ConnectTimeoutError))) {
+      if (now - e.unreachableSince >= windowMs || isPermanent(err, everConnected)) {
+        e.state = 'done';
         e.resolve({ type: 'unreachable', reason });
       } else {
         logger.debug(`resubmitting job ${e.job.id} after: ${reason}`);
+        e.state = 'pending';
         setTimeout(() => {
+          if (e.signal.aborted || e.state !== 'pending') return;
           pending.push(e);
           schedule();
         }, 200);
@@ -141,32 +192,45 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
   return {
     submit(job, signal) {
       return new Promise((resolve) => {
-        pending.push({ job, signal, resolve, unreachableSince: undefined });
+        const entry: Entry = { job, signal, resolve, state: 'pending', unreachableSince: undefined };
+        signal.addEventListener('abort', () => {
+          // The client is gone (Ctrl-C, a killed build): cancel the job on the server at once.
+          const was = entry.state;
+          entry.state = 'done';
+          if (was === 'pending') {
+            const i = pending.indexOf(entry);
+            if (i >= 0) pending.splice(i, 1);
+          } else if (was === 'sent' && sent.delete(job.id)) {
+            stream?.outbox.push({ msg: 'cancel', cancel: { jobIds: [job.id] } });
+          }
+        }, { once: true });
+        pending.push(entry);
         schedule();
       });
     },
     close() {
       closing.abort();
+      if (timer !== undefined) clearTimeout(timer);
+      stream?.outbox.close();
       channel.close();
     },
   };
 }
 
-/** The channel did not become ready within the connect timeout. */
-class ConnectTimeoutError extends Error {
-  override readonly name = 'ConnectTimeoutError';
-}
-
-function isPermanent(err: unknown): boolean {
-  if (err instanceof ConnectTimeoutError) return true; // already waited the whole connect timeout
-  // RESOURCE_EXHAUSTED: over max_jobs_per_client or max_message_bytes; the launcher builds locally rather than wait.
-  return err instanceof ClientError && [Status.INVALID_ARGUMENT, Status.UNIMPLEMENTED, Status.UNAUTHENTICATED, Status.PERMISSION_DENIED, Status.RESOURCE_EXHAUSTED].includes(err.code);
+function isPermanent(err: unknown, everConnected: boolean): boolean {
+  // A connect timeout after a server that answered before is a restart to wait for; before, it is an absence.
+  if (err instanceof ConnectTimeoutError) return !everConnected;
+  // RESOURCE_EXHAUSTED: over max_jobs_per_client or max_message_bytes; the client builds locally rather than wait.
+  const permanent = [Status.INVALID_ARGUMENT, Status.UNIMPLEMENTED, Status.UNAUTHENTICATED, Status.PERMISSION_DENIED, Status.RESOURCE_EXHAUSTED];
+  if (err instanceof RefusedError) return permanent.includes(err.refused.code);
+  return err instanceof ClientError && permanent.includes(err.code);
 }
 
 function describeError(err: unknown, options: SubmitterOptions): string {
   if (err instanceof ClientError) return `the server ${options.serverAddr} answered ${Status[err.code]}: ${err.details}`;
+  if (err instanceof RefusedError) return `the server ${options.serverAddr} answered ${Status[err.refused.code] ?? err.refused.code}: ${err.refused.message}`;
   if (err instanceof ConnectTimeoutError) {
     return `cannot connect to the server ${options.serverAddr} within the connect timeout of ${options.connectTimeoutMs} ms (setting connect_timeout; is the server running?)`;
   }
-  return `lost the server ${options.serverAddr}: ${(err as Error).message ?? String(err)}`;
+  return `lost the server ${options.serverAddr}: ${err instanceof Error ? err.message : String(err)}`;
 }

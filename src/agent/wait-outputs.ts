@@ -1,18 +1,22 @@
 // Waits until each output is visible on this host's mount at the size the worker reported (NFS attribute caches).
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { onlySystemErrors } from '../common/errno.js';
 
 export interface ExpectedOutput {
   readonly path: string;
   readonly sizeBytes: number;
 }
 
-/** The size of `file`, or undefined if it cannot be seen. */
-async function sizeOf(file: string): Promise<number | undefined> {
+/**
+ * The size of `file`, or undefined if it cannot be seen. A synchronous stat, as for config files:
+ * should the mount hang, the agent stops answering and its clients notice (SILENCE_MS).
+ */
+function sizeOf(file: string): number | undefined {
   try {
-    return (await stat(file)).size;
+    return statSync(file, { throwIfNoEntry: false })?.size;
   } catch (err) {
-    if (err instanceof Error && 'code' in err) return undefined;
-    throw err;
+    onlySystemErrors(err); // EACCES, ENOTDIR…: not visible (yet)
+    return undefined;
   }
 }
 
@@ -22,7 +26,7 @@ export async function waitForOutputs(outputs: readonly ExpectedOutput[], timeout
   let delay = 1;
   for (const o of outputs) {
     for (;;) {
-      const size = await sizeOf(o.path);
+      const size = sizeOf(o.path);
       if (size === o.sizeBytes || signal?.aborted === true) break;
       if (Date.now() >= deadline) {
         return `the worker wrote ${o.path} (${o.sizeBytes} bytes), but this host sees ${size === undefined ? 'no such file' : `${size} bytes`} after ${timeoutMs} ms; is --fs-mount the same shared filesystem on both hosts? (setting output_wait_timeout)`;

@@ -10,6 +10,9 @@ export interface LauncherArgs {
   readonly command: string[];
 }
 
+/** Each setting by its flag name ("fs-mount"). */
+const BY_FLAG = new Map(OPTION_SPECS.map((s) => [flagName(s.key), s]));
+
 export function parseLauncherArgs(argv: readonly string[]): LauncherArgs {
   const sep = argv.indexOf('--');
   const own = sep >= 0 ? argv.slice(0, sep) : argv;
@@ -28,7 +31,7 @@ export function parseLauncherArgs(argv: readonly string[]): LauncherArgs {
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq >= 0 ? eq : undefined);
     const negated = name.startsWith('no-') && eq < 0;
-    const spec = OPTION_SPECS.find((s) => flagName(s.key) === (negated ? name.slice(3) : name));
+    const spec = BY_FLAG.get(negated ? name.slice(3) : name);
     if (spec?.asFlag === false) {
       throw new ConfigError(`"--${name}" is not accepted on the command line, where ps would show it: set ${'DISTBUILD_' + name.toUpperCase().replace(/-/g, '_')}, ${name.replace(/-/g, '_')} in the config file, or --token-file`, spec.key);
     }

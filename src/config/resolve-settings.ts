@@ -22,12 +22,17 @@ export function flagSource(flags: ReadonlyMap<OptionKey, unknown>): RawSource {
   return { label: (key) => `--${flagName(key)}`, values: flags };
 }
 
+/** Each setting with its variable's name. */
+const ENV_NAMES = OPTION_SPECS.map((s) => [s.key, envName(s.key)] as const);
+/** Each setting that files may hold, by its TOML key. */
+const BY_FILE_KEY = new Map(OPTION_SPECS.filter((s) => s.inFile !== false).map((s) => [fileKey(s.key), s]));
+
 /** Reads raw values from DISTBUILD_* variables. Unknown DISTBUILD_* names are ignored. */
 export function envSource(env: NodeJS.ProcessEnv): RawSource {
   const values = new Map<OptionKey, unknown>();
-  for (const spec of OPTION_SPECS) {
-    const value = env[envName(spec.key)];
-    if (value !== undefined && value !== '') values.set(spec.key, value);
+  for (const [key, name] of ENV_NAMES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') values.set(key, value);
   }
   return { label: (key) => envName(key), values };
 }
@@ -44,7 +49,7 @@ export async function fileSource(file: string, text: string): Promise<RawSource>
   if (typeof data !== 'object' || data === null) throw new ConfigError(`${file}: not a TOML table`);
   const values = new Map<OptionKey, unknown>();
   for (const [name, value] of Object.entries(data)) {
-    const spec = OPTION_SPECS.find((s) => fileKey(s.key) === name && s.inFile !== false);
+    const spec = BY_FILE_KEY.get(name);
     if (spec === undefined) {
       throw new ConfigError(`${file}: unknown key "${name}"${suggest(name)}; see "distbuild --help" or README.md for the keys`);
     }

@@ -2,6 +2,9 @@
 //
 // Dependency-free: the Node launcher's hot path loads it, and native/distbuild-client.c
 // speaks the same bytes (test/fixtures/agent-vectors.json holds vectors both are tested on).
+import { FrameError, encodeFrame } from '../common/frames.js';
+
+export { FrameError, MAX_FRAME_BYTES, createFrameReader, encodeFrame, type Frame } from '../common/frames.js';
 
 /** Frame types. 1 is JSON (HELLO from clients, MISMATCH from agents), as in protocols 1 and 2. */
 export const FRAME = {
@@ -24,9 +27,6 @@ export const FRAME = {
 /** The protocol this code speaks; a client and an agent of different protocols run the job locally. */
 export const AGENT_PROTOCOL = 3;
 
-/** Largest frame either side accepts (type byte and payload). */
-export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
-
 /** The agent sends KEEPALIVE at least this often while a client waits on it. */
 export const KEEPALIVE_MS = 2000;
 
@@ -46,19 +46,6 @@ export interface ClientRequest {
   readonly argv: readonly string[];
   /** "NAME=VALUE" entries in the client's order. */
   readonly env: readonly string[];
-}
-
-/** A frame: its type and payload. */
-export interface Frame {
-  readonly type: number;
-  readonly payload: Buffer;
-}
-
-export function encodeFrame(type: number, payload: Uint8Array): Buffer {
-  const header = Buffer.allocUnsafe(5);
-  header.writeUInt32BE(payload.length + 1, 0);
-  header.writeUInt8(type, 4);
-  return Buffer.concat([header, payload]);
 }
 
 export function encodeJson(value: unknown): Buffer {
@@ -93,11 +80,6 @@ export const encodeRunLocal = (index: number, executable: string): Buffer =>
   encodeFrame(FRAME.RUN_LOCAL, Buffer.concat([u32(index), cstring(executable)]));
 
 export const encodeKeepalive = (): Buffer => encodeFrame(FRAME.KEEPALIVE, Buffer.alloc(0));
-
-/** A malformed frame: the message names what is wrong. */
-export class FrameError extends Error {
-  override readonly name = 'FrameError';
-}
 
 /** Reads u32s and NUL-terminated UTF-8 strings from a payload, throwing FrameError past its end. */
 function createCursor(payload: Buffer, what: string) {
@@ -172,23 +154,6 @@ export function helloVersion(payload: Buffer): number | undefined {
 export function mismatchVersion(payload: Buffer): number {
   const m = /"agent"\s*:\s*(\d+)/.exec(payload.toString('utf8'));
   return m === null ? 0 : Number(m[1]);
-}
-
-/** Splits a byte stream into frames; throws FrameError on a frame of length 0 or over MAX_FRAME_BYTES. */
-export function createFrameReader(onFrame: (frame: Frame) => void): (chunk: Buffer) => void {
-  let buffered: Buffer = Buffer.alloc(0);
-  return (chunk) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    while (buffered.length >= 5) {
-      const length = buffered.readUInt32BE(0);
-      if (length < 1 || length > MAX_FRAME_BYTES) throw new FrameError(`bad frame length ${length} (at most ${MAX_FRAME_BYTES})`);
-      if (buffered.length < 4 + length) return;
-      const type = buffered.readUInt8(4);
-      const payload = buffered.subarray(5, 4 + length);
-      buffered = buffered.subarray(4 + length);
-      onFrame({ type, payload });
-    }
-  };
 }
 
 /** The mode of a distbuild argv (argv[0] excluded): a launcher if --compiler or --linker comes before "--". */

@@ -78,6 +78,25 @@ export type SubmitJobsResponse =
   | { msg: 'accepted'; accepted: Accepted }
   | { msg: 'result'; result: JobResult };
 
+export interface CancelJobs {
+  jobIds: string[];
+}
+
+export type JobsRequest =
+  | { msg: 'submit'; submit: SubmitJobsRequest }
+  | { msg: 'cancel'; cancel: CancelJobs };
+
+export interface Refused {
+  jobIds: string[];
+  code: number;
+  message: string;
+}
+
+export type JobsResponse =
+  | { msg: 'accepted'; accepted: Accepted }
+  | { msg: 'result'; result: JobResult }
+  | { msg: 'refused'; refused: Refused };
+
 export interface Compiler {
   path: string;
   name: string;

@@ -1,5 +1,7 @@
 // The Scheduler service of proto/distbuild.proto as a nice-grpc definition.
 import type {
+  JobsRequest,
+  JobsResponse,
   StatusReply,
   StatusRequest,
   SubmitJobsRequest,
@@ -18,6 +20,7 @@ function createSchedulerDefinition() {
       false,
       true,
     ),
+    jobs: createMethodDefinition<JobsRequest, JobsResponse, true, true>('Scheduler', 'Jobs', true, true),
     work: createMethodDefinition<WorkerMessage, ServerMessage, true, true>('Scheduler', 'Work', true, true),
     getStatus: createMethodDefinition<StatusRequest, StatusReply, false, false>('Scheduler', 'GetStatus', false, false),
   } as const;

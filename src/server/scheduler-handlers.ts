@@ -15,6 +15,7 @@ import {
 import { clientHost, type ClientLimiter } from './client-limiter.js';
 import type { Scheduler } from './scheduler.js';
 import { statusSnapshot } from './status-snapshot.js';
+import { batchRefusal, createJobsStreamHandler } from './jobs-stream.js';
 import { createWorkerSession } from './worker-session.js';
 
 export interface HandlerOptions {
@@ -34,20 +35,9 @@ export function createSchedulerHandlers(options: HandlerOptions) {
   const { scheduler, logger } = options;
 
   async function* submitJobs(request: SubmitJobsRequest, context: CallContext): AsyncGenerator<SubmitJobsResponse> {
-    if (options.lifecycle() !== 'running') {
-      throw new ServerError(Status.UNAVAILABLE, 'the server is shutting down; submit to it again once it is back');
-    }
-    if (request.jobs.length === 0) throw new ServerError(Status.INVALID_ARGUMENT, 'SubmitJobs needs at least one job');
-    if (request.jobs.length > options.maxBatch) {
-      throw new ServerError(Status.INVALID_ARGUMENT, `a batch of ${request.jobs.length} jobs exceeds the server's limit of ${options.maxBatch}`);
-    }
     const client = clientHost(context.peer);
-    if (!options.limiter.tryAcquire(client, request.jobs.length)) {
-      throw new ServerError(
-        Status.RESOURCE_EXHAUSTED,
-        `client ${client} has ${options.limiter.inFlight(client)} jobs in flight; ${request.jobs.length} more would exceed the server's limit of ${options.limiter.max} (setting max_jobs_per_client)`,
-      );
-    }
+    const refusal = batchRefusal(request, client, { scheduler, logger, maxBatch: options.maxBatch, lifecycle: options.lifecycle, limiter: options.limiter });
+    if (refusal !== undefined) throw new ServerError(refusal.code, refusal.message);
     let held = request.jobs.length;
     const results = createChannel<JobResult>(context.signal);
     const records = request.jobs.map((job) => scheduler.submit(job));
@@ -127,5 +117,6 @@ export function createSchedulerHandlers(options: HandlerOptions) {
     return statusSnapshot(scheduler, options.lifecycle(), options.startedAt);
   }
 
-  return { submitJobs, work, getStatus };
+  const jobs = createJobsStreamHandler({ scheduler, logger, maxBatch: options.maxBatch, lifecycle: options.lifecycle, limiter: options.limiter });
+  return { submitJobs, jobs, work, getStatus };
 }

@@ -48,6 +48,8 @@ export interface Scheduler {
   onResult(record: JobRecord, listener: (result: JobResult) => void): () => void;
   /** Cancels a job nobody waits for any more, after a grace period for its client to resubmit it. */
   cancelIfUnwanted(record: JobRecord): void;
+  /** Cancels a job now, unless someone still waits for it (its client asked: Ctrl-C). */
+  cancel(record: JobRecord): void;
   addWorker(worker: WorkerSession): void;
   removeWorker(worker: WorkerSession, reason: string): void;
   attemptResult(worker: WorkerSession, result: AttemptResult): void;
@@ -225,6 +227,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       record.waiters.add(listener);
       return () => record.waiters.delete(listener);
     },
+    cancel: cancelNow,
     cancelIfUnwanted(record) {
       if (record.state === 'done' || record.waiters.size > 0) return;
       setTimeout(() => cancelNow(record), options.cancelGraceMs ?? 10_000).unref();

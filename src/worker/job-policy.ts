@@ -24,7 +24,7 @@ function resolveTool(tool: string, cwd: string, cache: Map<string, string | unde
   const where = whichSync(key);
   let real: string | undefined;
   try {
-    real = where === undefined ? undefined : realpathSync(where);
+    real = where === undefined ? undefined : realpathSync.native(where);
   } catch {
     real = undefined;
   }
@@ -39,7 +39,7 @@ export function resolveAllowlist(entries: readonly string[]): Set<string> {
     const where = whichSync(entry);
     if (where === undefined) continue;
     try {
-      out.add(realpathSync(where));
+      out.add(realpathSync.native(where));
     } catch {
       // vanished
     }
@@ -69,10 +69,10 @@ export function policyViolation(argv: readonly string[], cwd: string, mount: str
       return `the flag "${arg}" can load code or write outside the build, and this worker does not allow ${risky.flag} (setting allow_flags)`;
     }
   }
-  const realMount = realpathSync(mount);
+  const realMount = realpathSync.native(mount);
   let realCwd: string;
   try {
-    realCwd = realpathSync(cwd);
+    realCwd = realpathSync.native(cwd);
   } catch {
     return `the working directory ${cwd} does not exist on this worker`;
   }
@@ -81,7 +81,7 @@ export function policyViolation(argv: readonly string[], cwd: string, mount: str
     const abs = path.resolve(realCwd, output);
     let dir: string;
     try {
-      dir = realpathSync(path.dirname(abs));
+      dir = realpathSync.native(path.dirname(abs));
     } catch {
       return `the output ${output} is in a directory that does not exist on this worker`;
     }

@@ -47,13 +47,7 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   const from = job.clientMount;
   const cwd = path.resolve(fromMountRelative(job.cwd, mount));
   if (!isUnder(cwd, mount)) throw new InvalidJobError(`the job's cwd "${job.cwd}" lies outside the mount`);
-  let cwdIsDir = false;
-  try {
-    cwdIsDir = statSync(cwd).isDirectory();
-  } catch {
-    cwdIsDir = false;
-  }
-  if (!cwdIsDir) {
+  if (statSync(cwd, { throwIfNoEntry: false })?.isDirectory() !== true) {
     throw new InvalidJobError(
       `the job's working directory ${cwd} does not exist on this worker; is --fs-mount=${mount} the same filesystem as the client's ${from}?`,
     );

@@ -23,7 +23,7 @@ export interface ResponseFiles {
  * stays a plain argument, as gcc treats it. Writes nothing: see writeResponseCopies.
  */
 export function resolveResponseFiles(argv: readonly string[], cwd: string, mount: string, from: string): ResponseFiles {
-  const realMount = realpathSync(mount);
+  const realMount = realpathSync.native(mount);
   const copies: Array<{ index: number; text: string }> = [];
   const expanded: string[] = argv.length > 0 ? [argv[0] ?? ''] : [];
   let any = false;
@@ -31,7 +31,7 @@ export function resolveResponseFiles(argv: readonly string[], cwd: string, mount
   const read = (arg: string, depth: number): string | undefined => {
     let real: string;
     try {
-      real = realpathSync(path.resolve(cwd, arg.slice(1)));
+      real = realpathSync.native(path.resolve(cwd, arg.slice(1)));
     } catch {
       return undefined; // gcc treats an unreadable @file as a plain argument; so do we
     }

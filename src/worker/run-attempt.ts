@@ -1,12 +1,13 @@
 // Runs one attempt: the command in place, then its outputs published atomically.
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { errnoCode } from '../common/errno.js';
 import os from 'node:os';
-import { execa } from 'execa';
 import type { ArgLimits } from '../common/job-limits.js';
 import { toMountRelative, translateText } from '../common/mount-path.js';
 import type { AttemptResult, Assignment, FailureKind, OutputFile } from '../protocol/messages.js';
 import type { JobPolicy } from './job-policy.js';
 import { InvalidJobError, prepareCommand, type PendingOutput, type PreparedCommand } from './prepare-command.js';
+import type { Spawner } from './spawner.js';
 
 export interface RunAttemptOptions {
   readonly policy: JobPolicy;
@@ -18,6 +19,8 @@ export interface RunAttemptOptions {
   readonly maxOutputBytes: number;
   /** Caps on the command line, response files included. */
   readonly argLimits: ArgLimits;
+  /** Starts the command (in its own process group). */
+  readonly spawner: Spawner;
 }
 
 const EMPTY = new Uint8Array();
@@ -63,12 +66,13 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
   } catch (err) {
     const none = (): void => undefined;
     if (err instanceof InvalidJobError) return settled(failed(assign, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', err.message), none);
-    return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not prepare the command: ${(err as Error).message}`), none);
+    return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not prepare the command: ${err instanceof Error ? err.message : String(err)}`), none);
   }
   const cmd = prepared;
+  /** Deletes the scratch files, and the temporary outputs not renamed into place. */
   const cleanup = (): void => {
-    for (const f of cmd.scratch) rmSync(f, { force: true });
-    for (const o of cmd.outputs) if (o.temp !== o.final) rmSync(o.temp, { force: true });
+    for (const f of cmd.scratch) removeIfThere(f);
+    for (const o of cmd.outputs) if (o.temp !== o.final) removeIfThere(o.temp);
   };
   let result: AttemptResult;
   try {
@@ -85,7 +89,7 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
         const outputs = publish(cmd.outputs, options.mount, assign.job.clientMount);
         return { ...result, outputs, staged: false };
       } catch (err) {
-        return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_PUBLISH_FAILED', `could not publish the outputs: ${(err as Error).message}`, result.durationMs);
+        return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_PUBLISH_FAILED', `could not publish the outputs: ${err instanceof Error ? err.message : String(err)}`, result.durationMs);
       } finally {
         cleanup();
       }
@@ -97,32 +101,18 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
 async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAttemptOptions): Promise<AttemptResult> {
   const started = performance.now();
   let timedOut = false;
-  let subprocess;
-  try {
-    subprocess = spawnCommand(cmd);
-  } catch (err) {
-    // execa and spawn refuse some arguments synchronously (e.g. a NUL byte in the env): a spawn failure, not a crash.
-    return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not run ${cmd.file}: ${(err as Error).message}`);
-  }
-  const stdoutCapture = capture(subprocess.stdout, options.maxOutputBytes);
-  const stderrCapture = capture(subprocess.stderr, options.maxOutputBytes);
-  const killGroup = (): void => {
-    if (subprocess.pid !== undefined) {
-      try {
-        process.kill(-subprocess.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
+  // One signal kills the command's process group: a timeout, a cancel, or the worker forced down.
+  const kill = new AbortController();
   const timer = setTimeout(() => {
     timedOut = true;
-    killGroup();
+    kill.abort();
   }, assign.timeoutMs);
-  options.signal.addEventListener('abort', killGroup, { once: true });
-  const result = await subprocess;
+  const onCancel = (): void => kill.abort();
+  options.signal.addEventListener('abort', onCancel, { once: true });
+  if (options.signal.aborted) kill.abort();
+  const outcome = await options.spawner.run({ file: cmd.file, args: cmd.args, cwd: cmd.cwd, env: cmd.env }, options.maxOutputBytes, kill.signal);
   clearTimeout(timer);
-  options.signal.removeEventListener('abort', killGroup);
+  options.signal.removeEventListener('abort', onCancel);
   const durationMs = Math.round(performance.now() - started);
 
   if (timedOut) {
@@ -130,67 +120,48 @@ async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAtt
       `the command ran longer than the job timeout of ${assign.timeoutMs} ms and was killed with its process group (setting job_timeout / --job-timeout)`, durationMs);
   }
   if (options.signal.aborted) return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_CANCELLED', 'the attempt was cancelled', durationMs);
-  if (result.exitCode === undefined && result.signal === undefined) {
-    return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not run ${cmd.file}: ${result.originalMessage ?? result.shortMessage}`, durationMs);
+  if (outcome.type === 'failed') return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not run ${cmd.file}: ${outcome.message}`, durationMs);
+  const stderr = outcome.truncated
+    ? Buffer.concat([outcome.stderr, Buffer.from(`\n[distbuild: output truncated: each of stdout and stderr is capped at ${options.maxOutputBytes} bytes]\n`)])
+    : outcome.stderr;
+  if (outcome.signal !== null) {
+    return { ...failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_KILLED', `${cmd.file} was killed by ${outcome.signal}`, durationMs), stderr };
   }
-  const out = await stdoutCapture;
-  const err = await stderrCapture;
-  const truncated = out.truncated || err.truncated;
-  const stdout = out.bytes;
-  const stderr = truncated
-    ? Buffer.concat([err.bytes, Buffer.from(`\n[distbuild: output truncated: each of stdout and stderr is capped at ${options.maxOutputBytes} bytes]\n`)])
-    : err.bytes;
-  if (result.signal !== undefined) {
-    return {
-      ...failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_KILLED', `${cmd.file} was killed by ${result.signal}`, durationMs),
-      stderr,
-    };
-  }
+  const exitCode = outcome.code ?? 1;
   // Success: the outputs wait under their temporary names for the server's commit.
   return {
     attemptId: assign.attemptId,
     jobId: assign.job.id,
     outcome: 'OUTCOME_COMPLETED',
-    exitCode: result.exitCode ?? 1,
-    stdout,
+    exitCode,
+    stdout: outcome.stdout,
     stderr,
     durationMs,
     outputs: [],
     failure: 'FAILURE_KIND_UNSPECIFIED',
     message: '',
-    outputTruncated: truncated,
+    outputTruncated: outcome.truncated,
     memoryFreeBytes: os.freemem(),
-    staged: result.exitCode === 0 && cmd.outputs.length > 0,
+    staged: exitCode === 0 && cmd.outputs.length > 0,
   };
 }
 
-/** Starts the prepared command in its own process group, output captured by the caller. */
-function spawnCommand(cmd: PreparedCommand) {
-  return execa(cmd.file, cmd.args, {
-    cwd: cmd.cwd,
-    env: cmd.env,
-    extendEnv: false,
-    reject: false,
-    encoding: 'buffer',
-    stripFinalNewline: false,
-    stdin: 'ignore',
-    // Its own process group, so a timeout or a cancel kills the compiler and every child.
-    detached: true,
-    // Output is captured below, up to the cap; beyond it, it is read and dropped, never fatal.
-    buffer: false,
-  });
+/** Deletes `file` if it exists (most temporary outputs are gone by then: renamed, or never written). */
+function removeIfThere(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
 }
 
 /** Renames each written temporary output into place; depfiles get the client's mount paths. */
 function publish(pending: readonly PendingOutput[], mount: string, clientMount: string): OutputFile[] {
   const out: OutputFile[] = [];
   for (const o of pending) {
-    let size: number;
-    try {
-      size = statSync(o.temp).size;
-    } catch {
-      continue; // not every listed output is always written (e.g. a map the linker skipped)
-    }
+    // Not every listed output is always written (e.g. a map the linker skipped).
+    let size = statSync(o.temp, { throwIfNoEntry: false })?.size;
+    if (size === undefined) continue;
     if (o.role === 'depfile' && mount !== clientMount) {
       const text = readFileSync(o.temp, 'utf8');
       const back = translateText(text, mount, clientMount);
@@ -203,32 +174,4 @@ function publish(pending: readonly PendingOutput[], mount: string, clientMount: 
     out.push({ path: toMountRelative(o.final, mount) ?? o.final, sizeBytes: size });
   }
   return out;
-}
-
-/** Reads a stream to its end, keeping the first `cap` bytes. */
-function capture(stream: NodeJS.ReadableStream | null, cap: number): Promise<{ bytes: Buffer; truncated: boolean }> {
-  return new Promise((resolve) => {
-    if (stream === null) {
-      resolve({ bytes: Buffer.alloc(0), truncated: false });
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let truncated = false;
-    stream.on('data', (chunk: Buffer) => {
-      if (kept >= cap) {
-        truncated = true;
-        return;
-      }
-      const room = cap - kept;
-      if (chunk.length > room) truncated = true;
-      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-      chunks.push(part);
-      kept += part.length;
-    });
-    const done = (): void => resolve({ bytes: Buffer.concat(chunks), truncated });
-    stream.once('end', done);
-    stream.once('error', done);
-    stream.once('close', done);
-  });
 }

@@ -16,6 +16,7 @@ import { createDirTracker } from './dir-tracker.js';
 import type { JobPolicy } from './job-policy.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 import { runAttempt } from './run-attempt.js';
+import { createSpawner } from './spawner.js';
 
 export interface WorkerOptions {
   /** HOST:PORT of the server, asked afresh before each session (server_addr, or mDNS). */
@@ -67,6 +68,7 @@ export function startWorker(options: WorkerOptions): Worker {
   let maxJobs = options.maxJobs;
   let policy = options.policy;
   const queue = new PQueue({ concurrency: maxJobs });
+  const spawner = createSpawner(logger);
   /** attempt id → its cancel controller. */
   const running = new Map<string, AbortController>();
   /** attempt id → resolves the wait for its CommitAttempt. */
@@ -98,12 +100,13 @@ export function startWorker(options: WorkerOptions): Worker {
   function handleAssignment(assign: Assignment): void {
     dirs.touch(assign.job.dirs);
     scheduleDelta();
+    // One controller per attempt: the server's cancel aborts it, and so does a forced stop (below).
     const controller = new AbortController();
     running.set(assign.attemptId, controller);
-    const signal = AbortSignal.any([controller.signal, stopController.signal]);
+    if (stopController.signal.aborted) controller.abort();
     void queue.add(async () => {
       try {
-        await attempt(assign, controller, signal);
+        await attempt(assign, controller, controller.signal);
       } finally {
         running.delete(assign.attemptId);
       }
@@ -128,7 +131,7 @@ export function startWorker(options: WorkerOptions): Worker {
 
   async function attempt(assign: Assignment, controller: AbortController, signal: AbortSignal): Promise<void> {
     const run = await runAttempt(assign, {
-      policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes, argLimits: options.argLimits,
+      policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes, argLimits: options.argLimits, spawner,
     });
     const result = run.result;
     options.metrics?.attemptDone(assign.job.kind, result);
@@ -235,6 +238,7 @@ export function startWorker(options: WorkerOptions): Worker {
       });
     }
     lifecycle = { state: 'stopped' };
+    spawner.close();
     clearInterval(fullReports);
     if (renewTimer !== undefined) clearInterval(renewTimer);
     if (deltaTimer !== undefined) clearTimeout(deltaTimer);
@@ -267,6 +271,7 @@ export function startWorker(options: WorkerOptions): Worker {
     },
     stop() {
       stopController.abort();
+      for (const c of running.values()) c.abort();
     },
     done,
   };

@@ -62,6 +62,7 @@ static unsigned char buf[65536];
 static struct iovec iov[IOV_N];
 static int niov;
 static volatile pid_t child_pid;
+static long agent_version; /* of an agent that answered MISMATCH */
 
 /* Prints "distbuild: MESSAGE\n" to stderr in one write. */
 static void say(const char *fmt, ...) {
@@ -573,8 +574,8 @@ static enum outcome exchange(int fd, int argc, char **argv) {
       buf[left] = '\0';
       const char *v = strstr((const char *)buf, "\"agent\"");
       const char *colon = v == NULL ? NULL : strchr(v, ':');
-      snprintf(reason, sizeof reason, "the running agent speaks protocol %ld, this client %d; it exits when idle",
-               colon == NULL ? 0L : strtol(colon + 1, NULL, 10), PROTOCOL);
+      agent_version = colon == NULL ? 0L : strtol(colon + 1, NULL, 10);
+      snprintf(reason, sizeof reason, "the running agent speaks protocol %ld, this client %d", agent_version, PROTOCOL);
       return MISMATCH;
     }
     snprintf(reason, sizeof reason, "the agent sent a frame of unknown type %d", type);
@@ -631,6 +632,11 @@ int main(int argc, char **argv) {
     enum outcome o = exchange(fd, argc, argv);
     close(fd);
     if (o == STUCK) alone(argc, argv, reason);
+    struct stat st;
+    if (o == MISMATCH && agent_version < PROTOCOL && lstat(sock_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+      /* An older agent: take its socket name; it finishes its jobs and exits when idle. */
+      if (unlink(sock_path) == 0) continue;
+    }
     if (o == MISMATCH) {
       int cmd = own_end(argc, argv) + 1;
       if (flag_on(argc, argv, "verbose", "DISTBUILD_VERBOSE", 0)) {

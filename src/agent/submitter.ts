@@ -1,4 +1,4 @@
-// Submits jobs to one server over one long-lived Jobs stream: batches what arrives while a batch is unacknowledged.
+// Submits jobs to one server over one long-lived Jobs stream: a lone job leaves at once, a burst leaves in batches.
 import { ClientError, Status, createClient, waitForChannelReady } from 'nice-grpc';
 import { authCallOptions } from '../common/auth.js';
 import { createChannel, type Channel } from '../common/channel.js';
@@ -19,7 +19,7 @@ export interface SubmitterOptions {
   readonly reconnectTimeoutMs: number;
   /** Most jobs in one batch. */
   readonly batchSize: number;
-  /** Longest a job waits for its batch to fill while another batch is unacknowledged. */
+  /** Longest a job waits for its batch to fill, when the last batch left less than this long ago. */
   readonly batchTimeoutMs: number;
   readonly logger: Logger;
   /** Sent with every RPC. */
@@ -45,10 +45,9 @@ interface Entry {
   unreachableSince: number | undefined;
 }
 
-/** One open Jobs stream: its request queue, and the batches sent on it that the server has not acknowledged. */
+/** One open Jobs stream: its request queue. */
 interface Stream {
   readonly outbox: Channel<JobsRequest>;
-  unacked: number;
 }
 
 /** The channel did not become ready within the connect timeout. */
@@ -78,41 +77,44 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
   /** Once the server has been reached, losing it is a restart to ride out, not an absence. */
   let everConnected = false;
 
+  /** When the last batch left: a job arriving within batch_timeout of it waits for its batch to fill. */
+  let lastSentAt = -Infinity;
+
   function schedule(): void {
     if (pending.length === 0 || closing.signal.aborted) return;
     if (stream === undefined) {
       if (!opening) void open();
       return;
     }
-    if (stream.unacked === 0 || pending.length >= options.batchSize) flush(stream);
+    const wait = lastSentAt + options.batchTimeoutMs - performance.now();
+    if (wait <= 0 || pending.length >= options.batchSize) flush(stream);
     else timer ??= setTimeout(() => {
       timer = undefined;
       if (stream !== undefined) flush(stream);
-    }, options.batchTimeoutMs);
+    }, wait);
   }
 
-  /** Sends a batch now, then more while full ones remain; a partial remainder waits up to batch_timeout. */
+  /** Sends the pending jobs, in batches of at most batch_size. */
   function flush(s: Stream): void {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    do {
+    while (pending.length > 0) {
       const batch = pending.splice(0, options.batchSize).filter((e) => !e.signal.aborted);
       if (batch.length === 0) continue;
       for (const e of batch) {
         e.state = 'sent';
         sent.set(e.job.id, e);
       }
-      s.unacked++;
       s.outbox.push({ msg: 'submit', submit: { jobs: batch.map((e) => e.job), protocolVersion: PROTOCOL_VERSION } });
-    } while (pending.length >= options.batchSize);
-    if (pending.length > 0) schedule();
+    }
+    lastSentAt = performance.now();
   }
 
   /** Connects (within the connect timeout) and runs one stream until it ends; its unfinished jobs then go round again. */
   async function open(): Promise<void> {
     opening = true;
     const outbox = createChannel<JobsRequest>();
-    const s: Stream = { outbox, unacked: 0 };
+    const s: Stream = { outbox };
     try {
       try {
         await waitForChannelReady(channel, new Date(Date.now() + options.connectTimeoutMs));
@@ -124,13 +126,8 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
       opening = false;
       schedule();
       for await (const m of client.jobs(outbox, { signal: closing.signal })) {
-        if (m.msg === 'accepted') {
-          s.unacked--;
-          schedule();
-        } else if (m.msg === 'refused') {
-          s.unacked--;
+        if (m.msg === 'refused') {
           refused(m.refused);
-          schedule();
         } else {
           const entry = sent.get(m.result.jobId);
           if (entry === undefined) continue;

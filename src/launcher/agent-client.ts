@@ -1,8 +1,9 @@
 // The Node client's side of the agent protocol: connect (starting the agent if none answers), send, relay, answer.
-import { closeSync, lstatSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
+  AGENT_PROTOCOL,
   FRAME,
   SILENCE_MS,
   createFrameReader,
@@ -51,14 +52,34 @@ export async function askAgent(socket: string, request: ClientRequest, agentComm
       lastError = err instanceof Error ? err.message : String(err);
       continue;
     }
+    let answer: AgentAnswer;
     try {
-      return await exchange(conn, request, relay);
+      answer = await exchange(conn, request, relay);
     } catch (err) {
       if (!(err instanceof AgentLostError)) throw err;
       lastError = err.message; // the agent died mid-job: a new one takes the same job id
+      continue;
     }
+    // An older agent: take its socket name (it finishes its jobs and exits when idle) and start ours.
+    if (answer.type === 'mismatch' && answer.agent < AGENT_PROTOCOL && attempt < 2 && removeSocket(socket)) {
+      lastError = `an agent of protocol ${answer.agent} answered`;
+      continue;
+    }
+    return answer;
   }
   throw new AgentUnavailableError(`the distbuild agent at ${socket} kept failing: ${lastError}`);
+}
+
+/** Removes the socket file (not a file of another kind); true if it did. */
+function removeSocket(socket: string): boolean {
+  if (lstatSync(socket, { throwIfNoEntry: false })?.isSocket() !== true) return false;
+  try {
+    unlinkSync(socket);
+    return true;
+  } catch (err) {
+    onlySystemErrors(err);
+    return false;
+  }
 }
 
 /** Refuses a socket directory that is not the user's own with mode 0700 (see ensureSocketDir in the agent). */

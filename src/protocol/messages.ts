@@ -93,7 +93,6 @@ export interface Refused {
 }
 
 export type JobsResponse =
-  | { msg: 'accepted'; accepted: Accepted }
   | { msg: 'result'; result: JobResult }
   | { msg: 'refused'; refused: Refused };
 

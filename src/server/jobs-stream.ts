@@ -1,4 +1,4 @@
-// The Jobs stream: one client's batches and cancellations in, acceptances and results out, for as long as it lasts.
+// The Jobs stream: one client's batches and cancellations in, results (and refusals) out, for as long as it lasts.
 import { Status, type CallContext } from 'nice-grpc';
 import { createChannel } from '../common/channel.js';
 import type { Logger } from '../common/logger.js';
@@ -56,7 +56,6 @@ export function createJobsStreamHandler(options: JobsStreamOptions) {
         out.push({ msg: 'refused', refused: { jobIds: ids, code: refusal.code, message: refusal.message } });
         return;
       }
-      out.push({ msg: 'accepted', accepted: { jobIds: ids } });
       for (const job of request.jobs) {
         if (open.has(job.id)) {
           options.limiter.release(client, 1); // already followed on this stream (a duplicate id)

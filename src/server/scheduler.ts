@@ -135,7 +135,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
         timeoutMs: record.job.timeoutMs > 0 ? record.job.timeoutMs : options.jobTimeoutMs,
       },
     });
-    logger.debug(`assigned ${record.summary} to ${worker.name} (attempt ${record.attemptNo})`);
+    if (logger.isDebugEnabled()) logger.debug(`assigned ${record.summary} to ${worker.name} (attempt ${record.attemptNo})`);
   }
 
   /** Places an arriving (or returning) job on the best free worker, or queues it. */

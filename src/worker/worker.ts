@@ -135,11 +135,13 @@ export function startWorker(options: WorkerOptions): Worker {
     });
     const result = run.result;
     options.metrics?.attemptDone(assign.job.kind, result);
-    const command = assign.job.argv.join(' ');
-    logger.debug(
-      `ran \`${command.length > 300 ? `${command.slice(0, 300)}…` : command}\` in ${assign.job.cwd || '.'} (attempt ${assign.attempt}, ${assign.attemptId}): ` +
-        `${result.outcome === 'OUTCOME_COMPLETED' ? `exit ${result.exitCode}` : `${result.failure} ${result.message}`} in ${result.durationMs} ms`,
-    );
+    if (logger.isDebugEnabled()) {
+      const command = assign.job.argv.join(' ');
+      logger.debug(
+        `ran \`${command.length > 300 ? `${command.slice(0, 300)}…` : command}\` in ${assign.job.cwd || '.'} (attempt ${assign.attempt}, ${assign.attemptId}): ` +
+          `${result.outcome === 'OUTCOME_COMPLETED' ? `exit ${result.exitCode}` : `${result.failure} ${result.message}`} in ${result.durationMs} ms`,
+      );
+    }
     if (controller.signal.aborted) {
       run.discard(); // cancelled: the server no longer wants it
       return;

@@ -25,7 +25,7 @@ function findCompiler() {
       execFileSync(cc, ['--version'], { stdio: 'ignore', timeout: 20_000 });
       return cc;
     } catch (err) {
-      say(`${cc} is not usable: ${err.message.split('\n')[0]}`);
+      if (err.code !== 'ENOENT') say(`${cc} is not usable: ${err.message.split('\n')[0]}`);
     }
   }
   return undefined;

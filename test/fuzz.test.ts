@@ -31,7 +31,7 @@ const REGISTER: WorkerMessage = {
   msg: 'register',
   register: {
     name: 'fuzz', maxJobs: 2, canLink: true, compilers: [{ path: '/usr/bin/gcc', name: 'gcc', version: '1' }], memoryTotalBytes: 1e9, memoryFreeBytes: 1e8,
-    fsMount: mount, version: '0', protocolVersion: 'PROTOCOL_VERSION_1', hostname: 'fuzz', runningAttempts: ['a1'],
+    fsMount: mount, version: '0', protocolVersion: 'PROTOCOL_VERSION_1', hostname: 'fuzz', runningAttempts: ['a1'], acceptsBatches: true,
   },
 };
 const toServer = {
@@ -99,7 +99,7 @@ t.test('the server survives mutated SubmitJobs, Work and GetStatus messages', as
 t.test('a worker survives mutated ServerMessages on its Work stream', async (t) => {
   const r = createRandom(SEED + 1);
   const PER_SESSION = 500;
-  const registered: ServerMessage = { msg: 'registered', registered: { workerId: 'w', leaseMs: 30_000, protocolVersion: 'PROTOCOL_VERSION_1' } };
+  const registered: ServerMessage = { msg: 'registered', registered: { workerId: 'w', leaseMs: 30_000, protocolVersion: 'PROTOCOL_VERSION_1', acceptsBatches: true } };
   const assign = (argv: string[], attemptId: string): ServerMessage => ({ msg: 'assign', assign: { job: job({ argv, outputs: [] }), attemptId, attempt: 1, timeoutMs: 5000 } });
   const toWorker = [
     registered,

@@ -54,7 +54,7 @@ t.teardown(() => raw.close());
 const encodeRegister = (maxJobs: number): Buffer =>
   Buffer.from(schedulerDefinition().work.requestSerialize({
     msg: 'register',
-    register: { name: 'fake', maxJobs, canLink: true, compilers: [], memoryTotalBytes: 0, memoryFreeBytes: 0, fsMount: mount, version: '0', protocolVersion: 'PROTOCOL_VERSION_1', hostname: 'x', runningAttempts: [] },
+    register: { name: 'fake', maxJobs, canLink: true, compilers: [], memoryTotalBytes: 0, memoryFreeBytes: 0, fsMount: mount, version: '0', protocolVersion: 'PROTOCOL_VERSION_1', hostname: 'x', runningAttempts: [], acceptsBatches: false },
   }));
 let cases = 0;
 

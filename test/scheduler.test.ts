@@ -30,7 +30,7 @@ function setup(maxDelayMs = 10_000): { scheduler: Scheduler; worker: (name: stri
     };
     const session = createWorkerSession(name, '127.0.0.1:1', {
       name, maxJobs: o.slots ?? 1, canLink: o.link ?? true, compilers: [], memoryTotalBytes: 0, memoryFreeBytes: o.memory ?? 1e9,
-      fsMount: '/m', version: '0', protocolVersion: 'PROTOCOL_VERSION_1', hostname: name, runningAttempts: [],
+      fsMount: '/m', version: '0', protocolVersion: 'PROTOCOL_VERSION_1', hostname: name, runningAttempts: [], acceptsBatches: true,
     }, outbox);
     scheduler.addWorker(session);
     return {

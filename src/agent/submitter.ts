@@ -4,7 +4,7 @@ import { authCallOptions } from '../common/auth.js';
 import { createChannel, type Channel } from '../common/channel.js';
 import { createServerChannel, type ServerChannelOptions } from '../common/server-channel.js';
 import type { Logger } from '../common/logger.js';
-import { PROTOCOL_VERSION, type Job, type JobResult, type JobsRequest, type Refused } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type Job, type JobResult, type JobsRequest, type JobsResponse, type Refused } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 
 export type SubmitOutcome =
@@ -126,15 +126,8 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
       opening = false;
       schedule();
       for await (const m of client.jobs(outbox, { signal: closing.signal })) {
-        if (m.msg === 'refused') {
-          refused(m.refused);
-        } else {
-          const entry = sent.get(m.result.jobId);
-          if (entry === undefined) continue;
-          sent.delete(m.result.jobId);
-          entry.state = 'done';
-          entry.resolve({ type: 'result', result: m.result });
-        }
+        if (m.msg === 'batch') for (const inner of m.batch.messages) receive(inner);
+        else receive(m);
       }
       throw new Error('the server ended the stream');
     } catch (err) {
@@ -148,6 +141,17 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
       if (stream === s) stream = undefined;
       opening = false;
       outbox.close();
+    }
+  }
+
+  function receive(m: JobsResponse): void {
+    if (m.msg === 'refused') refused(m.refused);
+    else if (m.msg === 'result') {
+      const entry = sent.get(m.result.jobId);
+      if (entry === undefined) return;
+      sent.delete(m.result.jobId);
+      entry.state = 'done';
+      entry.resolve({ type: 'result', result: m.result });
     }
   }
 

@@ -1,7 +1,9 @@
-// An unbounded async queue: producers push, one consumer iterates until close or abort.
+// An unbounded async queue: producers push, one consumer iterates (one value, or all queued) until close or abort.
 
 export interface Channel<T> extends AsyncIterable<T> {
   push(value: T): void;
+  /** Iterates what is queued at each wake-up, up to `max` values at once: the values ready when the consumer could take more. */
+  batches(max: number): AsyncIterable<T[]>;
   /** Ends iteration after the queued values are consumed. */
   close(): void;
   readonly closed: boolean;
@@ -37,6 +39,18 @@ export function createChannel<T>(signal?: AbortSignal): Channel<T> {
     get closed() {
       return closed;
     },
+    async *batches(max) {
+      for (;;) {
+        if (queue.length > 0) {
+          yield queue.splice(0, max);
+          continue;
+        }
+        if (closed) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    },
     async *[Symbol.asyncIterator]() {
       for (;;) {
         if (queue.length > 0) {
@@ -50,4 +64,17 @@ export function createChannel<T>(signal?: AbortSignal): Channel<T> {
       }
     },
   };
+}
+
+/**
+ * The channel's values as a stream of messages: one as it is, several queued at once wrapped
+ * into one (`wrap`), while `enabled()` says the peer accepts such batches. Under load, the
+ * messages that pile up while a write is under way leave together, and the per-message cost
+ * of the transport is paid once for them.
+ */
+export async function* coalesce<T>(channel: Channel<T>, wrap: (batch: T[]) => T, enabled: () => boolean = () => true, max = 256): AsyncGenerator<T> {
+  for await (const batch of channel.batches(max)) {
+    if (batch.length === 1 || !enabled()) yield* batch;
+    else yield wrap(batch);
+  }
 }

@@ -94,7 +94,12 @@ export interface Refused {
 
 export type JobsResponse =
   | { msg: 'result'; result: JobResult }
-  | { msg: 'refused'; refused: Refused };
+  | { msg: 'refused'; refused: Refused }
+  | { msg: 'batch'; batch: JobsResponses };
+
+export interface JobsResponses {
+  messages: JobsResponse[];
+}
 
 export interface Compiler {
   path: string;
@@ -114,6 +119,7 @@ export interface RegisterWorker {
   protocolVersion: ProtocolVersion;
   hostname: string;
   runningAttempts: string[];
+  acceptsBatches: boolean;
 }
 
 export interface AttemptResult {
@@ -152,12 +158,18 @@ export type WorkerMessage =
   | { msg: 'result'; result: AttemptResult }
   | { msg: 'renew'; renew: RenewLeases }
   | { msg: 'dirs'; dirs: DirReport }
-  | { msg: 'update'; update: WorkerUpdate };
+  | { msg: 'update'; update: WorkerUpdate }
+  | { msg: 'batch'; batch: WorkerMessages };
+
+export interface WorkerMessages {
+  messages: WorkerMessage[];
+}
 
 export interface Registered {
   workerId: string;
   leaseMs: number;
   protocolVersion: ProtocolVersion;
+  acceptsBatches: boolean;
 }
 
 export interface Assignment {
@@ -182,7 +194,12 @@ export type ServerMessage =
   | { msg: 'registered'; registered: Registered }
   | { msg: 'assign'; assign: Assignment }
   | { msg: 'cancel'; cancel: CancelAttempt }
-  | { msg: 'commit'; commit: CommitAttempt };
+  | { msg: 'commit'; commit: CommitAttempt }
+  | { msg: 'batch'; batch: ServerMessages };
+
+export interface ServerMessages {
+  messages: ServerMessage[];
+}
 
 export type StatusRequest = Record<string, never>;
 

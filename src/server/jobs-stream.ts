@@ -1,6 +1,6 @@
 // The Jobs stream: one client's batches and cancellations in, results (and refusals) out, for as long as it lasts.
 import { Status, type CallContext } from 'nice-grpc';
-import { createChannel } from '../common/channel.js';
+import { coalesce, createChannel } from '../common/channel.js';
 import type { Logger } from '../common/logger.js';
 import type { JobResult, JobsRequest, JobsResponse, SubmitJobsRequest } from '../protocol/messages.js';
 import { clientHost, type ClientLimiter } from './client-limiter.js';
@@ -94,7 +94,7 @@ export function createJobsStreamHandler(options: JobsStreamOptions) {
       },
     );
     try {
-      yield* out;
+      yield* coalesce(out, (messages) => ({ msg: 'batch', batch: { messages } }));
     } finally {
       for (const { record, unsubscribe } of open.values()) {
         unsubscribe();

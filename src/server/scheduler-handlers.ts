@@ -16,7 +16,7 @@ import { clientHost, type ClientLimiter } from './client-limiter.js';
 import type { Scheduler } from './scheduler.js';
 import { statusSnapshot } from './status-snapshot.js';
 import { batchRefusal, createJobsStreamHandler } from './jobs-stream.js';
-import { createWorkerSession } from './worker-session.js';
+import { createWorkStreamHandler } from './work-stream.js';
 
 export interface HandlerOptions {
   readonly scheduler: Scheduler;
@@ -58,65 +58,11 @@ export function createSchedulerHandlers(options: HandlerOptions) {
     }
   }
 
-  async function* work(requests: AsyncIterable<WorkerMessage>, context: CallContext): AsyncGenerator<ServerMessage> {
-    const iterator = requests[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    if (first.done === true) return;
-    if (first.value.msg !== 'register') {
-      throw new ServerError(Status.FAILED_PRECONDITION, `a worker's first message must be "register", not "${first.value.msg}"`);
-    }
-    const registration = first.value.register;
-    if (registration.name === '' || registration.maxJobs < 1) {
-      throw new ServerError(Status.INVALID_ARGUMENT, `invalid worker registration: name "${registration.name}", max_jobs ${registration.maxJobs}`);
-    }
-    if (options.lifecycle() !== 'running') throw new ServerError(Status.UNAVAILABLE, 'the server is shutting down');
-    const outbox = createChannel<ServerMessage>(context.signal);
-    const session = createWorkerSession(randomUUID(), context.peer, registration, outbox);
-    outbox.push({ msg: 'registered', registered: { workerId: session.id, leaseMs: options.leaseMs, protocolVersion: PROTOCOL_VERSION } });
-    scheduler.addWorker(session);
-    let reason = 'its stream closed';
-    const reading = (async () => {
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done === true) break;
-        const m = next.value;
-        switch (m.msg) {
-          case 'result':
-            scheduler.attemptResult(session, m.result);
-            break;
-          case 'update':
-            if (m.update.state === 'WORKER_STATE_DRAINING') session.state = 'draining';
-            if (m.update.maxJobs > 0) session.maxJobs = m.update.maxJobs;
-            scheduler.workerChanged(session);
-            break;
-          case 'dirs':
-            scheduler.dirReport(session, m.dirs);
-            break;
-          case 'renew':
-            scheduler.renewLeases(session, m.renew.attemptIds);
-            break;
-          default:
-            logger.warn(`worker ${session.name} sent an unexpected message "${m.msg}"`);
-        }
-      }
-    })().then(
-      () => undefined,
-      (err: unknown) => {
-        reason = `its stream failed: ${(err as Error).message}`;
-      },
-    ).finally(() => outbox.close());
-    try {
-      yield* outbox;
-    } finally {
-      scheduler.removeWorker(session, context.signal.aborted ? 'it disconnected' : reason);
-      void reading;
-    }
-  }
-
   async function getStatus(): Promise<StatusReply> {
     return statusSnapshot(scheduler, options.lifecycle(), options.startedAt);
   }
 
   const jobs = createJobsStreamHandler({ scheduler, logger, maxBatch: options.maxBatch, lifecycle: options.lifecycle, limiter: options.limiter });
+  const work = createWorkStreamHandler({ scheduler, logger, leaseMs: options.leaseMs, lifecycle: options.lifecycle });
   return { submitJobs, jobs, work, getStatus };
 }

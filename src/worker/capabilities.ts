@@ -45,3 +45,12 @@ export async function findCompilers(names: readonly string[] = DEFAULT_COMPILER_
 export function memoryBytes(): { total: number; free: number } {
   return { total: os.totalmem(), free: os.freemem() };
 }
+
+let freeSample = { at: -Infinity, bytes: 0 };
+
+/** Memory available now, read at most once a second (it reads /proc/meminfo): reported with each result. */
+export function freeMemoryBytes(): number {
+  const now = performance.now();
+  if (now - freeSample.at >= 1000) freeSample = { at: now, bytes: os.freemem() };
+  return freeSample.bytes;
+}

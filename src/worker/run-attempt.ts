@@ -1,12 +1,12 @@
 // Runs one attempt: the command in place, then its outputs published atomically.
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { errnoCode } from '../common/errno.js';
-import os from 'node:os';
 import type { ArgLimits } from '../common/job-limits.js';
 import { toMountRelative, translateText } from '../common/mount-path.js';
 import type { AttemptResult, Assignment, FailureKind, OutputFile } from '../protocol/messages.js';
 import type { JobPolicy } from './job-policy.js';
 import { InvalidJobError, prepareCommand, type PendingOutput, type PreparedCommand } from './prepare-command.js';
+import { freeMemoryBytes } from './capabilities.js';
 import type { Spawner } from './spawner.js';
 
 export interface RunAttemptOptions {
@@ -38,7 +38,7 @@ function failed(assign: Assignment, outcome: 'OUTCOME_FAILED' | 'OUTCOME_REJECTE
     failure,
     message,
     outputTruncated: false,
-    memoryFreeBytes: os.freemem(),
+    memoryFreeBytes: freeMemoryBytes(),
     staged: false,
   };
 }
@@ -69,10 +69,12 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
     return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not prepare the command: ${err instanceof Error ? err.message : String(err)}`), none);
   }
   const cmd = prepared;
+  /** Temporary outputs renamed into place: nothing left to delete. */
+  let published = false;
   /** Deletes the scratch files, and the temporary outputs not renamed into place. */
   const cleanup = (): void => {
     for (const f of cmd.scratch) removeIfThere(f);
-    for (const o of cmd.outputs) if (o.temp !== o.final) removeIfThere(o.temp);
+    if (!published) for (const o of cmd.outputs) if (o.temp !== o.final) removeIfThere(o.temp);
   };
   let result: AttemptResult;
   try {
@@ -87,6 +89,7 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
     publish() {
       try {
         const outputs = publish(cmd.outputs, options.mount, assign.job.clientMount);
+        published = true;
         return { ...result, outputs, staged: false };
       } catch (err) {
         return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_PUBLISH_FAILED', `could not publish the outputs: ${err instanceof Error ? err.message : String(err)}`, result.durationMs);
@@ -141,7 +144,7 @@ async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAtt
     failure: 'FAILURE_KIND_UNSPECIFIED',
     message: '',
     outputTruncated: outcome.truncated,
-    memoryFreeBytes: os.freemem(),
+    memoryFreeBytes: freeMemoryBytes(),
     staged: exitCode === 0 && cmd.outputs.length > 0,
   };
 }

@@ -1,14 +1,15 @@
 // The spawner: a small process that starts the worker's commands, so that each costs the fork of a small process, not of the worker.
 //
 // It reads SpawnRequests on stdin and writes SpawnEvents on stdout (src/worker/spawn-messages.ts).
-// Each command runs in its own process group, with stdout and stderr in files of a private
-// directory (cheaper to set up than pipes), read back at exit up to the cap. Output beyond
-// the cap is cut from the file while the command runs, so a runaway one cannot fill the disk.
+// Each command runs in its own process group, with stdout and stderr in unlinked files
+// (cheaper than pipes, and reused from command to command), read back at exit up to the cap.
+// Output beyond the cap is cut from the file while the command runs, so a runaway one cannot
+// fill the disk.
 // It runs in its own session, so the signals that drain the worker (Ctrl-C, SIGTERM to its
 // group) do not reach it. When the worker goes away (stdin ends), it kills every command's
 // process group and exits.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FrameError, createFrameReader, encodeFrame } from '../common/frames.js';
@@ -17,6 +18,7 @@ import { SPAWN_FRAME, parseSpawnRequest, type SpawnEvent, type SpawnRequest } fr
 /** How often the output files of running commands are checked against the cap. */
 const CAP_CHECK_MS = 500;
 
+/** An output file (unlinked at once: its descriptor is all anyone needs), reused from job to job. */
 interface Output {
   readonly fd: number;
   /** The first `cap` bytes, once the file grew past them and was cut. */
@@ -34,6 +36,11 @@ interface Running {
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'distbuild-spawner-'));
 const running = new Map<number, Running>();
+/** Output files free for the next command, emptied. */
+const free: Output[] = [];
+let made = 0;
+/** Most commands print nothing: one read of this size tells. */
+const scratch = Buffer.allocUnsafe(64 * 1024);
 
 function send(event: SpawnEvent): void {
   process.stdout.write(encodeFrame(SPAWN_FRAME, Buffer.from(JSON.stringify(event), 'utf8')));
@@ -41,6 +48,9 @@ function send(event: SpawnEvent): void {
 
 /** Up to `cap` bytes from the start of `fd`, and whether there were more. */
 function head(fd: number, cap: number): { bytes: Buffer; more: boolean } {
+  const first = readSync(fd, scratch, 0, Math.min(scratch.length, cap + 1), 0);
+  if (first === 0) return { bytes: Buffer.alloc(0), more: false };
+  if (first <= cap && first < scratch.length) return { bytes: Buffer.from(scratch.subarray(0, first)), more: false };
   const size = fstatSync(fd).size;
   const bytes = Buffer.allocUnsafe(Math.min(size, cap));
   let got = 0;
@@ -65,19 +75,33 @@ function collect(o: Output, cap: number): { bytes: Buffer; truncated: boolean } 
   return { bytes: h.bytes, truncated: h.more };
 }
 
-function openOutput(name: string): Output {
-  const file = path.join(dir, name);
+function takeOutput(): Output {
+  const reused = free.pop();
+  if (reused !== undefined) return reused;
+  const file = path.join(dir, String(made++));
   const fd = openSync(file, 'a+', 0o600);
-  rmSync(file); // the open descriptor is all anyone needs
+  unlinkSync(file);
   return { fd, kept: undefined };
 }
 
+/** Empties an output file for the next command; one that cannot be emptied is closed. */
+function giveBack(o: Output): void {
+  try {
+    ftruncateSync(o.fd, 0);
+  } catch (e) {
+    closeSync(o.fd);
+    throw e;
+  }
+  o.kept = undefined;
+  free.push(o);
+}
+
 function start(r: Extract<SpawnRequest, { op: 'spawn' }>): void {
-  const out = openOutput(`${r.id}.out`);
-  const err = openOutput(`${r.id}.err`);
+  const out = takeOutput();
+  const err = takeOutput();
   const release = (): void => {
-    closeSync(out.fd);
-    closeSync(err.fd);
+    giveBack(out);
+    giveBack(err);
   };
   let child: ChildProcess;
   try {

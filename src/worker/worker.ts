@@ -3,13 +3,13 @@ import os from 'node:os';
 import { createClient, waitForChannelReady } from 'nice-grpc';
 import PQueue from 'p-queue';
 import { authCallOptions } from '../common/auth.js';
-import { createChannel } from '../common/channel.js';
+import { coalesce, createChannel } from '../common/channel.js';
 import type { ArgLimits } from '../common/job-limits.js';
 import { createServerChannel, type ServerChannelOptions } from '../common/server-channel.js';
 import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { distbuildVersion } from '../common/version.js';
-import { PROTOCOL_VERSION, type Assignment, type CommitAttempt, type Compiler, type WorkerMessage } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type Assignment, type CommitAttempt, type Compiler, type ServerMessage, type WorkerMessage } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 import { memoryBytes } from './capabilities.js';
 import { createDirTracker } from './dir-tracker.js';
@@ -45,6 +45,12 @@ export interface WorkerOptions {
 /** The lifecycle: running → draining → stopped. */
 export type WorkerLifecycle = Lifecycle;
 
+/** Where and when an assignment arrived: whether its attempt may publish without asking. */
+interface Ticket {
+  readonly session: number;
+  readonly receivedAt: number;
+}
+
 export interface Worker {
   lifecycle(): WorkerLifecycle;
   /** Attempts running (or waiting to publish) now. */
@@ -74,6 +80,9 @@ export function startWorker(options: WorkerOptions): Worker {
   /** attempt id → resolves the wait for its CommitAttempt. */
   const commits = new Map<string, (commit: CommitAttempt) => void>();
   let leaseMs = 30_000;
+  /** Sessions with the server, numbered from 1; the one registered and open now (0: none). */
+  let sessions = 0;
+  let openSession = 0;
   let renewTimer: NodeJS.Timeout | undefined;
   const renew = (): void => {
     if (running.size > 0) outbox.push({ msg: 'renew', renew: { attemptIds: [...running.keys()] } });
@@ -104,9 +113,10 @@ export function startWorker(options: WorkerOptions): Worker {
     const controller = new AbortController();
     running.set(assign.attemptId, controller);
     if (stopController.signal.aborted) controller.abort();
+    const ticket: Ticket = { session: openSession, receivedAt: performance.now() };
     void queue.add(async () => {
       try {
-        await attempt(assign, controller, controller.signal);
+        await attempt(assign, ticket, controller, controller.signal);
       } finally {
         running.delete(assign.attemptId);
       }
@@ -129,7 +139,16 @@ export function startWorker(options: WorkerOptions): Worker {
     });
   }
 
-  async function attempt(assign: Assignment, controller: AbortController, signal: AbortSignal): Promise<void> {
+  /**
+   * An attempt may publish its outputs at once, without the server's commit, while it is provably
+   * the job's current attempt: in the session that assigned it (a lost session requeues its jobs)
+   * and within half a lease of its assignment (the server requeues a job only when its lease runs
+   * out, and a cancel that comes meanwhile is read before the command can end).
+   */
+  const mayPublishAtOnce = (ticket: Ticket): boolean =>
+    ticket.session !== 0 && ticket.session === openSession && performance.now() - ticket.receivedAt < leaseMs / 2;
+
+  async function attempt(assign: Assignment, ticket: Ticket, controller: AbortController, signal: AbortSignal): Promise<void> {
     const run = await runAttempt(assign, {
       policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes, argLimits: options.argLimits, spawner,
     });
@@ -150,6 +169,10 @@ export function startWorker(options: WorkerOptions): Worker {
       outbox.push({ msg: 'result', result });
       return;
     }
+    if (mayPublishAtOnce(ticket)) {
+      outbox.push({ msg: 'result', result: run.publish() });
+      return;
+    }
     const verdict = awaitCommit(assign.attemptId, signal);
     outbox.push({ msg: 'result', result });
     const answer = await verdict;
@@ -163,6 +186,7 @@ export function startWorker(options: WorkerOptions): Worker {
   }
 
   async function session(): Promise<void> {
+    const thisSession = ++sessions;
     serverAddr = await options.findServer();
     const channel = createServerChannel(serverAddr, { ...options.channel, keepalive: true });
     try {
@@ -184,10 +208,28 @@ export function startWorker(options: WorkerOptions): Worker {
           protocolVersion: PROTOCOL_VERSION,
           hostname: os.hostname(),
           runningAttempts: [...running.keys()],
+          acceptsBatches: true,
         },
       });
       if (lifecycle.state === 'draining') outbox.push({ msg: 'update', update: { state: 'WORKER_STATE_DRAINING', maxJobs: 0 } });
-      for await (const message of client.work(outbox, { signal: stopController.signal })) {
+      let serverAcceptsBatches = false;
+      const messages = coalesce(outbox, (batch): WorkerMessage => ({ msg: 'batch', batch: { messages: batch } }), () => serverAcceptsBatches);
+      for await (const message of client.work(messages, { signal: stopController.signal })) {
+        if (message.msg === 'registered') {
+          serverAcceptsBatches = message.registered.acceptsBatches;
+          openSession = thisSession;
+        }
+        if (message.msg === 'batch') for (const inner of message.batch.messages) handleServerMessage(inner);
+        else handleServerMessage(message);
+      }
+    } finally {
+      if (openSession === thisSession) openSession = 0;
+      outbox.close();
+      channel.close();
+    }
+  }
+
+  function handleServerMessage(message: ServerMessage): void {
         switch (message.msg) {
           case 'registered':
             logger.info(`registered with ${serverAddr} as ${options.name} (${maxJobs} slots, ${options.canLink ? 'links' : 'no links'})`);
@@ -207,12 +249,10 @@ export function startWorker(options: WorkerOptions): Worker {
           case 'commit':
             commits.get(message.commit.attemptId)?.(message.commit);
             break;
+          case 'batch':
+            logger.warn('the server sent a batch inside a batch; ignored');
+            break;
         }
-      }
-    } finally {
-      outbox.close();
-      channel.close();
-    }
   }
 
   let backoffMs = 0;

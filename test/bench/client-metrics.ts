@@ -1,23 +1,23 @@
-// Client-side costs against a real loopback farm: launcher+agent CPU per job, launcher RSS, added latency.
+// Client-side costs against a real loopback farm: client + agent CPU per job, the client's RSS, added latency; the server's and worker's CPU per job.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { Writable } from 'node:stream';
+import { execa } from 'execa';
 import { askAgent } from '../../src/launcher/agent-client.js';
-import { BIN, ROOT, farmLogs, startFarm, type Farm } from '../helpers/farm.js';
+import { ROOT, farmLogs, launcherExe, startFarm, type Farm } from '../helpers/farm.js';
 import { childrenCpuFromTimes, percentile, processCpuSeconds, sleep, statusKiB, yieldToLoop } from './stats.js';
 
 const FAKE_CC = path.join(ROOT, 'test', 'fixtures', 'fake-cc.sh');
 const NODE = process.execPath;
-/** What cmake/DistBuild.cmake runs: bin/distbuild-launch, a sh wrapper around bin/distbuild.cjs. */
-const LAUNCH = path.join(path.dirname(BIN), 'distbuild-launch');
+/** The no-op command of every job. */
+const NOOP = ['/bin/true', '-c', 'a.c', '-o', 'a.o'];
 
 /**
  * The environments measured. Node parses the certificates of NODE_EXTRA_CA_CERTS at every
- * start (this machine sets it to the system bundle); the launcher's wrapper skips that, so
- * its cost is also measured against a baseline without the variable.
+ * start (this machine sets it to the system bundle); the baseline `node -e 0` is measured in
+ * both, so the ratio is shown against the fast baseline too.
  */
 export const ENVS = {
   machine: { ...process.env },
@@ -28,54 +28,58 @@ export type EnvName = keyof typeof ENVS;
 export interface ClientFarm {
   readonly farm: Farm;
   readonly mount: string;
-  /** The launchers' cwd, inside the mount. */
+  /** The clients' cwd, inside the mount. */
   readonly work: string;
-  /** The launcher's argv up to and including --compiler. */
-  readonly launcher: string[];
+  /** The client's argv up to and including --compiler, as CMake starts it. */
+  readonly client: string[];
   /** argv of one no-op remote compile. */
   readonly noop: string[];
-  /** The same launcher with a missing mount: it runs the command locally (launcher start-up cost only). */
-  readonly localNoop: string[];
   agentPid(): number;
   readonly serverPid: number;
-  readonly workerPids: readonly number[];
+  readonly workerPid: number;
+  /** The worker's spawner process: part of the worker's cost. */
+  readonly spawnerPid: number;
   stop(): Promise<void>;
 }
 
 const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 
-/** One server and one worker (4 slots) on loopback; the agent is started by a warm-up launcher call. */
+/** One server and one worker (4 slots) on loopback; the agent is started by a warm-up job. */
 export async function startClientFarm(): Promise<ClientFarm> {
   const mount = mkdtempSync(path.join(os.tmpdir(), 'distbuild-bench-client-'));
   const work = path.join(mount, 'w');
   mkdirSync(work);
   writeFileSync(path.join(work, 'a.c'), '');
   const farm = await startFarm({ workers: [{ name: 'w1', mount, maxJobs: 4, args: ['--log-level=info'] }], serverArgs: ['--log-level=info'] });
-  const launcher = [LAUNCH, ...farm.launcherArgs(mount).slice(1), '--compiler'];
-  const noop = [...launcher, '--', '/bin/true', '-c', 'a.c', '-o', 'a.o'];
-  const localNoop = [LAUNCH, ...farm.launcherArgs(path.join(mount, 'missing')).slice(1), '--compiler', ...noop.slice(launcher.length)];
+  const [exe = launcherExe(), ...flags] = farm.launcherArgs(mount);
+  const client = [exe, ...flags, '--compiler'];
+  const noop = [...client, '--', ...NOOP];
   const agentPidFile = path.join(path.dirname(farm.agentSocket), 'agent.pid');
   const stop = async (): Promise<void> => {
     await farm.stop();
     rmSync(mount, { recursive: true, force: true });
   };
   try {
-    const warm = await execa(LAUNCH, [...launcher.slice(1), '--verbose', ...noop.slice(launcher.length)], { cwd: work, reject: false });
+    const warm = await execa(exe, [...flags, '--verbose', '--compiler', '--', ...NOOP], { cwd: work, reject: false });
     if (warm.exitCode !== 0 || !/\[remote /.test(warm.stderr)) {
-      throw new Error(`the warm-up launcher did not run remotely (exit ${warm.exitCode}): ${warm.stderr}\n${farmLogs(farm)}`);
+      throw new Error(`the warm-up job did not run remotely (exit ${warm.exitCode}): ${warm.stderr}\n${farmLogs(farm)}`);
     }
+    const workerPid = farm.workers.get('w1')?.pid ?? 0;
+    const spawner = await execa('pgrep', ['-f', 'spawner-process.js', '-P', String(workerPid)], { reject: false });
+    return {
+      farm, mount, work, client, noop, stop,
+      agentPid: () => Number(readFileSync(agentPidFile, 'utf8')),
+      serverPid: farm.server.pid ?? 0,
+      workerPid,
+      spawnerPid: Number(spawner.stdout.split('\n')[0] ?? 0),
+    };
   } catch (err) {
     await stop();
     throw err;
   }
-  return {
-    farm, mount, work, launcher, noop, localNoop, stop,
-    agentPid: () => Number(readFileSync(agentPidFile, 'utf8')),
-    serverPid: farm.server.pid ?? 0,
-    workerPids: [...farm.workers.values()].map((w) => w.pid ?? 0),
-  };
 }
 
+/** CPU seconds of the `n` runs of `argv` that a bash loop starts (its children's user + system). */
 async function bashLoopCpu(cwd: string, argv: readonly string[], n: number, env: NodeJS.ProcessEnv): Promise<number> {
   const cmd = argv.map(quote).join(' ');
   const script = `for i in $(seq ${n}); do ${cmd} >/dev/null 2>&1 || { echo "run $i failed" >&2; exit 1; }; done; times`;
@@ -84,42 +88,37 @@ async function bashLoopCpu(cwd: string, argv: readonly string[], n: number, env:
 }
 
 export interface CpuRun {
-  /** (launcher CPU + agent CPU delta) per job ÷ `node -e 0` CPU per run. */
+  /** (client CPU + agent CPU delta) per job ÷ `node -e 0` CPU per run. */
   readonly ratio: number;
-  readonly launcherMs: number;
+  readonly clientMs: number;
   readonly agentMs: number;
   readonly baselineMs: number;
-  /** CPU of a launcher that falls back to a local run (no agent, no farm). */
-  readonly localLauncherMs: number;
-  /** Server CPU per job (on a real farm, spent on another machine). */
+  /** Server CPU per job, one job in flight (on a real farm, spent on another machine). */
   readonly serverMs: number;
-  /** Workers' CPU per job, the commands they ran excluded (spent on other machines). */
+  /** The worker's CPU per job with its spawner's, the commands it ran excluded. */
   readonly workerMs: number;
+  readonly spawnerMs: number;
 }
 
-/** Metric 1: client CPU-seconds per remote job ÷ CPU of `node -e 0`, over `n` no-op compiles. */
+/** Metrics 1 and 7: CPU per remote no-op job of each part, one job at a time, over `n` jobs. */
 export async function measureCpu(cf: ClientFarm, envName: EnvName, n = 200): Promise<CpuRun> {
   const env = ENVS[envName];
   const baseline = (await bashLoopCpu(cf.work, [NODE, '-e', '0'], n, env)) / n;
   const pid = cf.agentPid();
-  const workersCpu = (): number => cf.workerPids.reduce((sum, p) => sum + processCpuSeconds(p), 0);
-  const agentBefore = processCpuSeconds(pid);
-  const serverBefore = processCpuSeconds(cf.serverPid);
-  const workersBefore = workersCpu();
-  const launchers = (await bashLoopCpu(cf.work, cf.noop, n, env)) / n;
-  const agent = (processCpuSeconds(pid) - agentBefore) / n;
-  const server = (processCpuSeconds(cf.serverPid) - serverBefore) / n;
-  const workers = (workersCpu() - workersBefore) / n;
+  const pids = [pid, cf.serverPid, cf.workerPid, cf.spawnerPid];
+  const before = pids.map((p) => (p > 0 ? processCpuSeconds(p) : 0));
+  const clients = (await bashLoopCpu(cf.work, cf.noop, n, env)) / n;
+  const after = pids.map((p) => (p > 0 ? processCpuSeconds(p) : 0));
   if (cf.agentPid() !== pid) throw new Error('the agent was replaced during the CPU measurement');
-  const local = (await bashLoopCpu(cf.work, cf.localNoop, n / 4, env)) / (n / 4);
+  const [agent = 0, server = 0, worker = 0, spawner = 0] = after.map((v, i) => (v - (before[i] ?? 0)) / n);
   return {
-    ratio: (launchers + agent) / baseline, launcherMs: launchers * 1000, agentMs: agent * 1000, baselineMs: baseline * 1000,
-    localLauncherMs: local * 1000, serverMs: server * 1000, workerMs: workers * 1000,
+    ratio: (clients + agent) / baseline, clientMs: clients * 1000, agentMs: agent * 1000, baselineMs: baseline * 1000,
+    serverMs: server * 1000, workerMs: (worker + spawner) * 1000, spawnerMs: spawner * 1000,
   };
 }
 
 export interface RssRun {
-  readonly launcherMiB: number;
+  readonly clientMiB: number;
   /** VmHWM of a plain `node` waiting on a timer, for comparison. */
   readonly nodeMiB: number;
 }
@@ -136,21 +135,20 @@ async function hwmAfter(argv: readonly string[], cwd: string, ms: number): Promi
   return kib / 1024;
 }
 
-/** Metric 2: peak RSS of a launcher waiting ~1.5 s into a 2 s remote job. */
+/** Metric 2: peak RSS of a client waiting ~1.5 s into a 2 s remote job. */
 export async function measureRss(cf: ClientFarm): Promise<RssRun> {
-  const waiting = [...cf.launcher, '--', FAKE_CC, '2', '-c', 'a.c', '-o', 'a.o'];
-  const launcherMiB = await hwmAfter(waiting, cf.work, 1500);
+  const waiting = [...cf.client, '--', FAKE_CC, '2', '-c', 'a.c', '-o', 'a.o'];
+  const clientMiB = await hwmAfter(waiting, cf.work, 1500);
   const nodeMiB = await hwmAfter([NODE, '-e', 'setTimeout(() => {}, 2000)'], cf.work, 1500);
-  return { launcherMiB, nodeMiB };
+  return { clientMiB, nodeMiB };
 }
 
 export interface LatencyRun {
   readonly p50Ms: number;
   readonly p99Ms: number;
-  readonly nodeMedianMs: number;
-  readonly launcherMedianMs: number;
-  /** Median wall time of a launcher that falls back to a local run, sampled every 4th iteration. */
-  readonly localLauncherMedianMs: number;
+  /** Median wall time of the no-op command run here, directly. */
+  readonly localMedianMs: number;
+  readonly clientMedianMs: number;
 }
 
 function timedRun(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): number {
@@ -162,24 +160,24 @@ function timedRun(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv):
   return ms;
 }
 
-/** Metric 3: wall time of a launcher's no-op remote compile minus the median of `node -e 0`, interleaved. */
-export async function measureLatency(cf: ClientFarm, envName: EnvName, n = 200): Promise<LatencyRun> {
-  const env = ENVS[envName];
-  const nodeMs: number[] = [];
-  const launcherMs: number[] = [];
+/**
+ * Metric 3: what the farm adds to a job: the wall time of a no-op job through the client
+ * (agent, server, worker, spawn, commit, and back) minus the median wall time of running the
+ * same command here directly; interleaved.
+ */
+export async function measureLatency(cf: ClientFarm, n = 200): Promise<LatencyRun> {
+  const env = ENVS.machine;
   const localMs: number[] = [];
+  const clientMs: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (i % 4 === 0) localMs.push(timedRun(cf.localNoop, cf.work, env));
-    nodeMs.push(timedRun([NODE, '-e', '0'], cf.work, env));
+    localMs.push(timedRun(NOOP, cf.work, env));
     await yieldToLoop();
-    launcherMs.push(timedRun(cf.noop, cf.work, env));
+    clientMs.push(timedRun(cf.noop, cf.work, env));
     await yieldToLoop();
   }
-  const base = percentile(nodeMs, 50);
-  const added = launcherMs.map((ms) => ms - base);
-  return { p50Ms: percentile(added, 50), p99Ms: percentile(added, 99), nodeMedianMs: base, launcherMedianMs: percentile(launcherMs, 50),
-    localLauncherMedianMs: percentile(localMs, 50),
-  };
+  const base = percentile(localMs, 50);
+  const added = clientMs.map((ms) => ms - base);
+  return { p50Ms: percentile(added, 50), p99Ms: percentile(added, 99), localMedianMs: base, clientMedianMs: percentile(clientMs, 50) };
 }
 
 export interface RoundTripRun {
@@ -189,7 +187,7 @@ export interface RoundTripRun {
 
 /**
  * The farm's own share of metric 3: a no-op job sent to the agent from this process, as a
- * launcher sends it, timed from connect to answer (agent, server, worker, spawn, commit).
+ * client sends it, timed from connect to answer (agent, server, worker, spawn, commit).
  */
 export async function measureRoundTrip(cf: ClientFarm, n = 200): Promise<RoundTripRun> {
   const flag = (name: string): string => cf.noop.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? '';
@@ -202,7 +200,7 @@ export async function measureRoundTrip(cf: ClientFarm, n = 200): Promise<RoundTr
     const start = process.hrtime.bigint();
     const answer = await askAgent(socket, request, [], { stdout: sink, stderr: sink });
     ms.push(Number(process.hrtime.bigint() - start) / 1e6);
-    if (answer.type !== 'exit' || answer.code !== 0) throw new Error(`round trip ${i}: ${JSON.stringify(answer.type === 'run-local' ? { type: answer.type } : answer)}`);
+    if (answer.type !== 'exit' || answer.code !== 0) throw new Error(`round trip ${i}: ${answer.type}`);
     await yieldToLoop();
   }
   return { p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) };

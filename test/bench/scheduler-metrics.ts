@@ -31,7 +31,7 @@ function addWorker(scheduler: Scheduler, name: string, slots: number, onAssign: 
   };
   session = createWorkerSession(name, '127.0.0.1:1', {
     name, maxJobs: slots, canLink: true, compilers: [], memoryTotalBytes: 0, memoryFreeBytes: 1e9,
-    fsMount: '/m', version: '0', protocolVersion: 'PROTOCOL_VERSION_1', hostname: name, runningAttempts: [],
+    fsMount: '/m', version: '0', protocolVersion: 'PROTOCOL_VERSION_1', hostname: name, runningAttempts: [], acceptsBatches: true,
   }, outbox);
   scheduler.addWorker(session);
   return session;

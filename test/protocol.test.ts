@@ -1,4 +1,4 @@
-// The protocol: every message round-trips through proto/distbuild.proto with the fields messages.ts names.
+// The protocol: every message round-trips through proto/distbuild.proto with the fields of the types generated from it.
 import t from 'tap';
 import type protobuf from 'protobufjs';
 import { messageType } from '../src/protocol/proto-root.js';
@@ -38,7 +38,7 @@ t.test('results keep stdout and stderr bytes exactly', async (t) => {
   const back = roundTrip('JobResult', r);
   t.same(Buffer.from(back.stdout), Buffer.from(bytes));
   t.equal(back.outputs[0]?.sizeBytes, 2 ** 40, 'uint64 sizes as numbers');
-  t.same(Object.keys(back).sort(), Object.keys(r).sort(), 'exactly the fields of messages.ts');
+  t.same(Object.keys(back).sort(), Object.keys(r).sort(), 'exactly the fields of the generated type');
 });
 
 t.test('status replies fill every field', async (t) => {
@@ -47,6 +47,15 @@ t.test('status replies fill every field', async (t) => {
     totals: { submitted: 1, succeeded: 1, compileErrors: 0, failed: 0, retries: 0, compiles: 1, links: 0, localityHits: 0, localityMisses: 0 },
   });
   t.equal(s.totals.submitted, 1);
+});
+
+t.test('an absent message field decodes to its defaults, as the generated types say', async (t) => {
+  const m = roundTrip<ServerMessage>('ServerMessage', { msg: 'assign', assign: { attemptId: 'a1', attempt: 1, timeoutMs: 0 } } as unknown as ServerMessage);
+  t.equal(m.msg, 'assign');
+  if (m.msg !== 'assign') return;
+  t.same(m.assign.job, { id: '', kind: 'JOB_KIND_UNSPECIFIED', argv: [], cwd: '', clientMount: '', env: {}, dirs: [], timeoutMs: 0, client: '', outputs: [] });
+  const s = roundTrip<StatusReply>('StatusReply', { state: 'running' } as unknown as StatusReply);
+  t.equal(s.totals.submitted, 0, 'a nested message too');
 });
 
 t.test('malformed bytes are an error, not a crash', async (t) => {

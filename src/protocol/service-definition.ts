@@ -1,6 +1,6 @@
 // Adapts a protobufjs reflected service to a typed nice-grpc service definition.
 import type { MethodDefinition } from 'nice-grpc';
-import type protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 import { PROTO_PACKAGE, protoRoot } from './proto-root.js';
 
 /** How decoded messages are turned into plain objects; see messages.ts. */
@@ -19,11 +19,56 @@ export interface MessageCodec<T> {
   decode(bytes: Uint8Array): T;
 }
 
+/** The message-typed fields of a type, found once per type. */
+const messageFields = new WeakMap<protobuf.Type, protobuf.Field[]>();
+
+function messageFieldsOf(type: protobuf.Type): protobuf.Field[] {
+  let fields = messageFields.get(type);
+  if (fields === undefined) {
+    fields = type.fieldsArray.filter((f) => {
+      f.resolve();
+      return f.resolvedType instanceof protobuf.Type;
+    });
+    messageFields.set(type, fields);
+  }
+  return fields;
+}
+
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/**
+ * Gives every absent singular message field its defaults, down the tree, as proto3 readers do:
+ * so a decoded message has the shape its generated type says (an Assignment without a job
+ * reads as one with an empty job, which is then refused for what it lacks).
+ */
+function fillMessages(type: protobuf.Type, value: Record<string, unknown>): void {
+  for (const f of messageFieldsOf(type)) {
+    const sub = f.resolvedType;
+    if (!(sub instanceof protobuf.Type)) continue;
+    const v = value[f.name];
+    if (f.repeated || f.map) {
+      const items = Array.isArray(v) ? v : isRecord(v) ? Object.values(v) : [];
+      for (const x of items) if (isRecord(x)) fillMessages(sub, x);
+    } else if (isRecord(v)) {
+      fillMessages(sub, v);
+    } else if (f.partOf === null) {
+      const empty = sub.toObject(sub.create(), TO_OBJECT);
+      fillMessages(sub, empty);
+      value[f.name] = empty;
+    }
+  }
+}
+
 /** A codec for the protocol message `name`; decoding throws on malformed bytes. */
 export function createMessageCodec<T>(type: protobuf.Type): MessageCodec<T> {
   return {
+    // The two casts where untyped protobufjs meets the types generated from the same proto (messages.generated.ts).
     encode: (value) => type.encode(type.fromObject(value as Record<string, unknown>)).finish(),
-    decode: (bytes) => type.toObject(type.decode(bytes), TO_OBJECT) as T,
+    decode: (bytes) => {
+      const value = type.toObject(type.decode(bytes), TO_OBJECT);
+      fillMessages(type, value);
+      return value as T;
+    },
   };
 }
 

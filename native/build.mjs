@@ -48,15 +48,26 @@ function build() {
     `-DDISTBUILD_NODE=${JSON.stringify(process.execPath)}`, `-DDISTBUILD_ROOT=${JSON.stringify(root.replace(/\/$/, ''))}`,
     '-o', `${out}.tmp`, source,
   ];
-  const stamp = JSON.stringify({ cc, args, source: readFileSync(source, 'utf8').length, mtime: statSync(source).mtimeMs });
+  const stamp = JSON.stringify({ cc, args, source: readFileSync(source, 'utf8') });
   if (existsSync(out) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return true;
   mkdirSync(path.dirname(out), { recursive: true });
-  try {
-    execFileSync(cc, args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120_000 });
-  } catch (err) {
+  // Linked statically where the C library allows it: a job's client then skips the dynamic
+  // loader (~0.1 ms of CPU here). Else as usual.
+  let built = false;
+  let lastError = '';
+  for (const link of [['-static'], []]) {
+    try {
+      execFileSync(cc, [...args, ...link], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+      built = true;
+      break;
+    } catch (err) {
+      lastError = String(err.stderr ?? err.message).trim().split('\n').slice(-3).join(' ');
+    }
+  }
+  if (!built) {
     rmSync(`${out}.tmp`, { force: true });
     rmSync(out, { force: true });
-    say(`${cc} could not build ${path.relative(root, source)} (${err.message.split('\n')[0]}): launchers run on Node`);
+    say(`${cc} could not build ${path.relative(root, source)} (${lastError}): launchers run on Node`);
     return false;
   }
   renameSync(`${out}.tmp`, out);

@@ -40,6 +40,9 @@ type ConnectionState =
   | { readonly state: 'request' }
   | { readonly state: 'working' };
 
+/** The reason every connection's signal aborts with: one object, not a DOMException (and its stack) per job. */
+const CLIENT_GONE = new Error('the client closed its connection');
+
 /** Largest piece of stdout or stderr sent in one frame. */
 const CHUNK = 1024 * 1024;
 
@@ -61,7 +64,7 @@ export function serveClient(conn: net.Socket, ctx: ClientContext): void {
   const gone = new AbortController();
   let state: ConnectionState = { state: 'hello' };
   conn.once('close', () => {
-    gone.abort();
+    gone.abort(CLIENT_GONE);
     ctx.waiting(conn, false);
   });
   conn.on('error', (err) => ctx.logger.debug(`client connection: ${err.message}`));

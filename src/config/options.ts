@@ -76,7 +76,7 @@ export const OPTIONS = {
   batchSize: { type: 'integer', default: 32, roles: ['agent'], min: 1,
     description: 'Most jobs the agent sends in one submission.' },
   batchTimeout: { type: 'duration', default: '5ms', roles: ['agent'], min: 0,
-    description: 'Longest a job waits for a batch to fill while another submission is under way; a lone job is sent at once.' },
+    description: 'Longest a job waits for its batch to fill when the last batch left less than this long ago; a lone job is sent at once.' },
   leaseTimeout: { type: 'duration', default: '30s', roles: ['server'], min: 200,
     description: 'A worker renews the lease of each running job at half this; a job whose lease runs out is given to another worker.' },
   fallback: { type: 'boolean', default: true, roles: ['launcher'],

@@ -1,6 +1,7 @@
 // What a worker agrees to run: allowlisted executables, paths inside its mount, no code-loading flags.
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { errnoCode } from '../common/errno.js';
 import { isUnder } from '../common/mount-path.js';
 import { whichSync } from './capabilities.js';
 
@@ -77,13 +78,19 @@ export function policyViolation(argv: readonly string[], cwd: string, mount: str
     return `the working directory ${cwd} does not exist on this worker`;
   }
   if (!isUnder(realCwd, realMount)) return `the working directory ${cwd} resolves to ${realCwd}, outside the mount ${mount}`;
+  /** Output directories resolved so far: a compile's object and depfile share one. */
+  const dirs = new Map<string, string>();
   for (const output of outputs) {
     const abs = path.resolve(realCwd, output);
-    let dir: string;
-    try {
-      dir = realpathSync.native(path.dirname(abs));
-    } catch {
-      return `the output ${output} is in a directory that does not exist on this worker`;
+    let dir = dirs.get(path.dirname(abs));
+    if (dir === undefined) {
+      try {
+        dir = realpathSync.native(path.dirname(abs));
+      } catch (err) {
+        if (errnoCode(err) === undefined) throw err;
+        return `the output ${output} is in a directory that does not exist on this worker`;
+      }
+      dirs.set(path.dirname(abs), dir);
     }
     if (!isUnder(path.join(dir, path.basename(abs)), realMount)) return `the output ${output} resolves to ${path.join(dir, path.basename(abs))}, outside the mount ${mount}`;
   }

@@ -55,7 +55,9 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
 
   const tooLarge = options.argLimits === undefined ? undefined : argLimitViolation(job.argv, options.argLimits, 'worker');
   if (tooLarge !== undefined) throw new InvalidJobError(tooLarge);
-  const argv = translateCommand(job.argv, from, mount, parseCommandLine(job.argv).mode === 'compile');
+  // Same mount path on both hosts (the usual case): nothing to translate, one parse.
+  const original = parseCommandLine(job.argv);
+  const argv = translateCommand(job.argv, from, mount, original.mode === 'compile');
   const rsp = resolveResponseFiles(argv, cwd, mount, from);
   if (options.argLimits !== undefined && rsp.any) {
     const expandedTooLarge = argLimitViolation(rsp.expanded, options.argLimits, 'worker');
@@ -63,7 +65,7 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   }
 
   const outputs: PendingOutput[] = [];
-  const cl = parseCommandLine(argv);
+  const cl = from === mount ? original : parseCommandLine(argv);
   if (options.policy !== undefined) {
     // Checked with response files expanded: a flag or an output inside one counts as on the command line.
     const all = rsp.any ? parseCommandLine(rsp.expanded) : cl;

@@ -23,6 +23,8 @@ export interface ResponseFiles {
  * stays a plain argument, as gcc treats it. Writes nothing: see writeResponseCopies.
  */
 export function resolveResponseFiles(argv: readonly string[], cwd: string, mount: string, from: string): ResponseFiles {
+  // Most command lines have none: nothing to read, check or copy.
+  if (!argv.some((a, i) => i > 0 && a.startsWith('@'))) return { expanded: [...argv], any: false, copies: [] };
   const realMount = realpathSync.native(mount);
   const copies: Array<{ index: number; text: string }> = [];
   const expanded: string[] = argv.length > 0 ? [argv[0] ?? ''] : [];

@@ -1,6 +1,6 @@
 // `distbuild --demo`: a server and two workers on loopback build the sample project, then it runs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,7 +83,8 @@ export async function runDemo(settings: Settings): Promise<number> {
     say(`configuring the sample project with ${generator} and cmake/DistBuild.cmake`);
     await execa('cmake', [
       '-S', src, '-B', build, '-G', generator, `-DCMAKE_PROJECT_INCLUDE=${path.join(ROOT, 'cmake', 'DistBuild.cmake')}`,
-      `-DDISTBUILD_EXECUTABLE=${BIN}`, `-DDISTBUILD_SERVER_ADDR=${addr}`, `-DDISTBUILD_FS_MOUNT=${mount}`,
+      // bin/distbuild: the module runs the native client built next to it (or the Node launcher where there is none).
+      `-DDISTBUILD_EXECUTABLE=${path.join(ROOT, 'bin', 'distbuild')}`, `-DDISTBUILD_SERVER_ADDR=${addr}`, `-DDISTBUILD_FS_MOUNT=${mount}`,
       '-DDISTBUILD_VERBOSE=ON', `-DDISTBUILD_EXTRA_ARGS=--agent-socket=${agentSocket}`,
     ], { stdio: 'pipe' });
     say('building; each [remote WORKER TIME] line says where a compile or link ran');
@@ -107,11 +108,8 @@ export async function runDemo(settings: Settings): Promise<number> {
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
-    try {
-      process.kill(Number(readFileSync(path.join(path.dirname(agentSocket), 'agent.pid'), 'utf8')), 'SIGTERM');
-    } catch {
-      // no agent
-    }
+    const agentPid = path.join(path.dirname(agentSocket), 'agent.pid');
+    if (existsSync(agentPid)) process.kill(Number(readFileSync(agentPid, 'utf8')), 'SIGTERM');
     rmSync(top, { recursive: true, force: true });
   }
 }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { execa } from 'execa';
 import { askAgent } from '../../src/launcher/agent-client.js';
-import { ROOT, farmLogs, launcherExe, startFarm, type Farm } from '../helpers/farm.js';
+import { ROOT, childEnv, farmLogs, launcherExe, startFarm, type Farm } from '../helpers/farm.js';
+import { warmFarm } from './warm-farm.js';
 import { childrenCpuFromTimes, percentile, processCpuSeconds, sleep, statusKiB, yieldToLoop } from './stats.js';
 
 const FAKE_CC = path.join(ROOT, 'test', 'fixtures', 'fake-cc.sh');
@@ -14,14 +15,17 @@ const NODE = process.execPath;
 /** The no-op command of every job. */
 const NOOP = ['/bin/true', '-c', 'a.c', '-o', 'a.o'];
 
+/** This process's environment as a build has it (without the npm_* variables that `npm run bench` adds). */
+const buildEnv = childEnv();
+
 /**
  * The environments measured. Node parses the certificates of NODE_EXTRA_CA_CERTS at every
  * start (this machine sets it to the system bundle); the baseline `node -e 0` is measured in
  * both, so the ratio is shown against the fast baseline too.
  */
 export const ENVS = {
-  machine: { ...process.env },
-  clean: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')),
+  machine: buildEnv,
+  clean: Object.fromEntries(Object.entries(buildEnv).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')),
 } as const;
 export type EnvName = keyof typeof ENVS;
 
@@ -64,6 +68,7 @@ export async function startClientFarm(): Promise<ClientFarm> {
     if (warm.exitCode !== 0 || !/\[remote /.test(warm.stderr)) {
       throw new Error(`the warm-up job did not run remotely (exit ${warm.exitCode}): ${warm.stderr}\n${farmLogs(farm)}`);
     }
+    await warmFarm(farm, mount);
     const workerPid = farm.workers.get('w1')?.pid ?? 0;
     const spawner = await execa('pgrep', ['-f', 'spawner-process.js', '-P', String(workerPid)], { reject: false });
     return {

@@ -7,6 +7,7 @@ import { configure } from '../helpers/cmake.js';
 import { ROOT, childEnv, farmLogs, startFarm, type Farm } from '../helpers/farm.js';
 import { inCap, type CpuCap } from './cpu-cap.js';
 import type { Distcc } from './distcc.js';
+import { warmFarm } from './warm-farm.js';
 
 /**
  * The projects: c-ares (C, 173 jobs of ~0.3 s), libarchive with its tests (C, 684 translation
@@ -52,6 +53,8 @@ export async function startRealBuild(project: ProjectName): Promise<RealBuild> {
     const [exe = '', ...flags] = farm.launcherArgs(mount);
     const warm = await execa(exe, [...flags, '--verbose', '--compiler', '--', '/bin/true', '-c', 'a.c', '-o', 'a.o'], { cwd: work, reject: false });
     if (warm.exitCode !== 0 || !/\[remote /.test(warm.stderr)) throw new Error(`warm-up job failed: ${warm.stderr}\n${farmLogs(farm)}`);
+    // A farm that has run for a while, as farms do: their hot paths compiled.
+    await warmFarm(farm, mount);
     const pidFile = path.join(path.dirname(farm.agentSocket), 'agent.pid');
     return { project, farm, src, buildDir: path.join(mount, 'build'), stop, agentPid: () => Number(readFileSync(pidFile, 'utf8')) };
   } catch (err) {

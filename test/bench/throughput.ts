@@ -11,6 +11,7 @@ import type { Job, JobsRequest, JobsResponse, ServerMessage, WorkerMessage } fro
 import { schedulerDefinition } from '../../src/protocol/scheduler-service.js';
 import { BIN, NATIVE_CLIENT, childEnv, farmLogs, startFarm, waitForLine } from '../helpers/farm.js';
 import { processCpuSeconds } from './stats.js';
+import { warmFarm } from './warm-farm.js';
 
 export interface EndToEndRun {
   readonly jobsPerSecond: number;
@@ -40,6 +41,7 @@ export async function measureEndToEnd(jobs = 3000, parallel = 32, slots = 32): P
     // The agent is up before the clock starts, as in a build that follows another.
     const warm = await execa(exe, [...flags, '--compiler', '--', '/bin/true', '-c', 'warm.c', '-o', 'warm.o'], { cwd: dir, reject: false });
     if (warm.exitCode !== 0) throw new Error(`warm-up failed: ${warm.stderr}\n${farmLogs(farm)}`);
+    await warmFarm(farm, mount);
     const agentPid = Number((await execa('cat', [path.join(path.dirname(farm.agentSocket), 'agent.pid')])).stdout);
     const worker = farm.workers.get('w1')?.pid ?? 0;
     const spawnerPid = Number((await execa('pgrep', ['-f', 'spawner-process.js', '-P', String(worker)], { reject: false })).stdout.split('\n')[0] ?? 0);

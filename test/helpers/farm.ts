@@ -123,11 +123,13 @@ function record(logs: Map<string, string[]>, name: string, child: ChildProcess):
 }
 
 /**
- * The environment for the farm's processes: without tap's instrumentation (NODE_OPTIONS,
- * _TAPJS_*), which would follow the workers into every command they spawn.
+ * The environment for the farm's processes and builds, as a developer's shell has it: without
+ * tap's instrumentation (NODE_OPTIONS, _TAPJS_*), which would follow the workers into every
+ * command they spawn, and without the npm_* variables of `npm test` / `npm run bench` (some
+ * 20 KB that every client would carry to its agent).
  */
 export function childEnv(): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('_TAPJS')));
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('_TAPJS') && !k.startsWith('npm_') && k !== 'INIT_CWD'));
 }
 
 export async function startFarm(options: {

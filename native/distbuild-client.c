@@ -10,6 +10,7 @@
  * C11 with POSIX and Linux calls, libc only, no allocation. Built at install by native/build.mjs.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -221,14 +222,14 @@ static int put(int fd, const void *p, size_t len) {
 }
 
 static void be32(unsigned char *p, uint32_t v) {
-  p[0] = (unsigned char)(v >> 24);
-  p[1] = (unsigned char)(v >> 16);
-  p[2] = (unsigned char)(v >> 8);
-  p[3] = (unsigned char)v;
+  v = htonl(v);
+  memcpy(p, &v, 4);
 }
 
 static uint32_t get32(const unsigned char *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return ntohl(v);
 }
 
 /* HELLO {"v":3}, then REQUEST: flags, pid, id, cwd, argc + argv, envc + environ. 0, or -1 with errno. */
@@ -583,27 +584,17 @@ static enum outcome exchange(int fd, int argc, char **argv) {
   }
 }
 
-/* "<host>-<pid>-<ms since 1970, base 36>-<random hex>": unique across hosts and time. */
+/* "<host>-<pid>-<ms since 1970, hex>-<random hex>": unique across hosts and time. */
 static void make_id(void) {
-  char host[256];
+  char host[256] = "host";
   if (gethostname(host, sizeof host) != 0) strcpy(host, "host");
   host[sizeof host - 1] = '\0';
-  unsigned char r[8];
-  if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    for (size_t i = 0; i < sizeof r; i++) r[i] = (unsigned char)((uint64_t)ts.tv_nsec >> (i * 3) ^ (uint64_t)getpid() >> i);
-  }
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  unsigned long long ms = (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000ULL;
-  char t36[16], *p = t36 + sizeof t36 - 1;
-  *p = '\0';
-  do {
-    *--p = "0123456789abcdefghijklmnopqrstuvwxyz"[ms % 36];
-    ms /= 36;
-  } while (ms > 0);
-  snprintf(job_id, sizeof job_id, "%s-%d-%s-%02x%02x%02x%02x%02x%02x%02x%02x", host, (int)getpid(), p, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+  unsigned long long r = 0;
+  if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) r = (unsigned long long)ts.tv_nsec * 2654435761ULL ^ (unsigned long long)getpid();
+  snprintf(job_id, sizeof job_id, "%s-%d-%llx-%016llx", host, (int)getpid(),
+           (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000ULL, r);
 }
 
 int main(int argc, char **argv) {

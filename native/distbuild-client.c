@@ -357,16 +357,20 @@ static int cpu_count(void) {
   return n > 0 ? (int)n : 1;
 }
 
-/* Takes one of the host-wide local slots (src/common/local-slots.ts): an abstract socket name held until exit. */
+/* How long a command waits for a local slot before it runs without one (LOCAL_SLOT_WAIT_MS). */
+#define SLOT_WAIT_MS 600000L
+
+/* Takes one of this user's host-wide local slots (src/common/local-slots.ts): an abstract socket name held until exit. */
 static void take_slot(void) {
   int n = cpu_count();
   long delay = 5;
+  long deadline = now_ms() + SLOT_WAIT_MS;
   for (;;) {
     for (int k = 0; k < n; k++) {
       struct sockaddr_un a;
       memset(&a, 0, sizeof a);
       a.sun_family = AF_UNIX;
-      snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "distbuild-local-slot-%d", (int)((getpid() + k) % n));
+      snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "distbuild-local-slot-%u-%d", (unsigned)getuid(), (int)((getpid() + k) % n));
       int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
       if (fd < 0) {
         say("socket for a local slot failed: %s; running without one", strerror(errno));
@@ -380,6 +384,10 @@ static void take_slot(void) {
         say("bind of a local slot failed: %s; running without one", strerror(e));
         return;
       }
+    }
+    if (now_ms() >= deadline) {
+      say("no local slot was free for %ld s; running past the local limit", SLOT_WAIT_MS / 1000);
+      return;
     }
     sleep_ms(delay);
     delay = delay * 2 > 50 ? 50 : delay * 2;

@@ -1,5 +1,6 @@
 // Hostile and malformed requests to a farm with mTLS and a token: each refused, naming the problem; nothing escapes.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import tls from 'node:tls';
 import os from 'node:os';
@@ -33,6 +34,15 @@ writeFileSync(path.join(work, 'plugin.rsp'), '-fplugin=/tmp/evil.so\n');
 writeFileSync(path.join(work, 'map.rsp'), `-Wl,-Map=${outside}/out.map\n`);
 writeFileSync(path.join(work, 'nested.rsp'), '@/etc/passwd\n');
 writeFileSync(path.join(work, 'many.rsp'), `${'-DX '.repeat(60)}\n`);
+// For the time-of-check races and the confinement of what a tool writes in place
+writeFileSync(path.join(outside, 'evil.sh'), `#!/bin/sh\ntouch ${CANARY}\n`, { mode: 0o755 });
+writeFileSync(path.join(outside, 'lib.a'), '!<arch>\n');
+copyFileSync(FAKE_CC, path.join(work, 'mycc.sh'));
+chmodSync(path.join(work, 'mycc.sh'), 0o755);
+symlinkSync(FAKE_CC, path.join(work, 'swap-cc'));
+symlinkSync(path.join(outside, 'dangle.o'), path.join(work, 'dangle.o'));
+symlinkSync(path.join(outside, 'lib.a'), path.join(work, 'lnk.a'));
+writeFileSync(path.join(work, 'swap.rsp'), '-c a.c -o sub/swap.o\n');
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 
 const certs = await genCerts(path.join(tmp, 'certs'));
@@ -41,7 +51,7 @@ const farm = await startFarm({
   certs,
   env: { DISTBUILD_TOKEN: TOKEN },
   serverArgs: ['--max-job-args=1000', '--max-arg-bytes=4096', '--max-message-bytes=1048576', '--max-jobs-per-client=8'],
-  workers: [{ name: 'w1', mount, args: [`--compiler-allowlist=${[...TEST_ALLOWLIST, PRINT_ENV].join(',')}`, '--max-job-args=50'] }],
+  workers: [{ name: 'w1', mount, args: [`--compiler-allowlist=${[...TEST_ALLOWLIST, PRINT_ENV, path.join(work, 'mycc.sh')].join(',')}`, '--max-job-args=50'] }],
 });
 t.teardown(() => farm.stop());
 const jobs = createJobSubmitter(farm.addr, mount, { certs, token: TOKEN });
@@ -57,6 +67,8 @@ const encodeRegister = (maxJobs: number): Buffer =>
     register: { name: 'fake', maxJobs, canLink: true, compilers: [], memoryTotalBytes: 0, memoryFreeBytes: 0, fsMount: mount, version: '0', protocolVersion: 'PROTOCOL_VERSION_1', hostname: 'x', runningAttempts: [], acceptsBatches: false },
   }));
 let cases = 0;
+/** A job of the fake compiler (it sleeps 0 s, then writes its -o). */
+const cc = (...args: string[]): string[] => [FAKE_CC, '0', ...args];
 
 t.test('connections and calls that are refused with a gRPC status', async (t) => {
   const statusWith = async (creds: ReturnType<typeof credentials.createInsecure>, token: string | undefined) => {
@@ -141,7 +153,6 @@ t.test('submissions the server refuses as a whole', async (t) => {
 });
 
 t.test('hostile jobs are refused as invalid jobs, naming the problem', async (t) => {
-  const cc = (...args: string[]): string[] => [FAKE_CC, '0', ...args];
   const table: Array<[string, string[], RegExp, Partial<Job>?]> = [
     // Checked by the server at submission
     ['100,000 arguments', cc(...Array.from({ length: 100_000 }, () => '-DX')), /100002 arguments, more than this server's limit of 1000 \(setting max_job_args\)/],
@@ -155,7 +166,6 @@ t.test('hostile jobs are refused as invalid jobs, naming the problem', async (t)
     ['more arguments than the worker allows', cc('-c', 'a.c', ...Array.from({ length: 60 }, () => '-DX')), /64 arguments, more than this worker's limit of 50 \(setting max_job_args\)/],
     ['cwd ../../etc', cc('-c', 'a.c'), /lies outside the mount/, { cwd: '../../etc' }],
     ['cwd through a symlink', cc('-c', 'a.c'), /the working directory .*link resolves to .*outside, outside the mount/, { cwd: 'w/link' }],
-    ['a cwd that does not exist', cc('-c', 'a.c'), /working directory .*nope does not exist on this worker/, { cwd: 'w/nope' }],
     ['-o ../../escape', cc('-c', 'a.c', '-o', '../../escape.o'), /the output \.\.\/\.\.\/escape\.o resolves to .*escape\.o, outside the mount/],
     ['-o through a symlink', cc('-c', 'a.c', '-o', 'link/x.o'), /the output link\/x\.o resolves to .*outside\/x\.o, outside the mount/],
     ['-o an absolute path outside', cc('-c', 'a.c', '-o', `${outside}/abs.o`), /resolves to .*abs\.o, outside the mount/],
@@ -166,14 +176,13 @@ t.test('hostile jobs are refused as invalid jobs, naming the problem', async (t)
     ['-Wl,--out-implib outside', [FAKE_CC, '0', 'a.o', '-o', 'sub/app', `-Wl,--out-implib=${outside}/app.lib`], /app\.lib, outside the mount/, { kind: 'JOB_KIND_LINK' }],
     ['/bin/sh writing the canary', ['/bin/sh', '-c', `touch ${CANARY}`], /"\/bin\/sh" .* is not on this worker's allowlist \(setting compiler_allowlist\)/],
     ['python3', ['python3', '-c', 'print(1)'], /"python3".* is not on this worker's allowlist/],
-    ['a compiler not on the allowlist, by relative path', ['./nope-cc', '-c', 'a.c'], /"\.\/nope-cc" is not on this worker's allowlist/],
     ['a symlink in the mount to /bin/sh', ['./cc', '-c', `touch ${CANARY}`], /"\.\/cc" \(\/(usr\/)?bin\/(da|ba)?sh\) is not on this worker's allowlist/],
-    ['-fplugin=', cc('-c', 'a.c', '-fplugin=/tmp/evil.so'), /the flag "-fplugin=\/tmp\/evil\.so" .* \(setting allow_flags\)/],
+    ['-fplugin=', cc('-c', 'a.c', '-fplugin=/tmp/evil.so'), /the option "-fplugin=\/tmp\/evil\.so" loads code into the compiler; this worker does not allow -fplugin \(setting allow_flags\)/],
     ['-fplugin-arg-', cc('-c', 'a.c', '-fplugin-arg-evil-x=1'), /-fplugin.*\(setting allow_flags\)/],
     ['-specs=', cc('-specs=/tmp/evil.specs', '-c', 'a.c'), /"-specs=\/tmp\/evil\.specs".*allow_flags/],
     ['--specs', cc('--specs=/tmp/evil.specs', '-c', 'a.c'), /allow_flags/],
     ['-B', cc('-B/tmp/evil/', '-c', 'a.c'), /"-B\/tmp\/evil\/".*allow_flags/],
-    ['-wrapper', cc('-wrapper', '/bin/sh,-c', '-c', 'a.c'), /"-wrapper".*allow_flags/],
+    ['-wrapper', cc('-wrapper', '/bin/sh,-c', '-c', 'a.c'), /the option "-wrapper \/bin\/sh,-c" loads code.*does not allow -wrapper \(setting allow_flags\)/],
     // Response files
     ['a response file outside the mount', cc('@/etc/passwd'), /the response file @\/etc\/passwd resolves to \/etc\/passwd, outside the mount/],
     ['a response file through a symlink', cc('@link/evil.rsp'), /the response file @link\/evil\.rsp resolves to .*outside\/evil\.rsp, outside the mount/],
@@ -182,6 +191,14 @@ t.test('hostile jobs are refused as invalid jobs, naming the problem', async (t)
     ['a quoted escape inside a response file', cc('@quoted.rsp'), /quoted escape\.o, outside the mount/],
     ['-fplugin= inside a response file', cc('-c', 'a.c', '@plugin.rsp'), /-fplugin=\/tmp\/evil\.so.*allow_flags/],
     ['-Wl,-Map= outside inside a response file', [FAKE_CC, '0', 'a.o', '-o', 'sub/app', '@map.rsp'], /out\.map, outside the mount/, { kind: 'JOB_KIND_LINK' }],
+    // Confinement follows symlinks before `..`, and through a final symlink
+    ['-o link/../x.o (inside as text, outside through the symlink)', cc('-c', 'a.c', '-o', 'link/../x.o'), /the output link\/\.\.\/x\.o resolves to .*distbuild-hostile-[^/]*\/x\.o, outside the mount/],
+    ['-MF link/../x.d', cc('-c', 'a.c', '-o', 'sub/a.o', '-MD', '-MF', 'link/../x.d'), /x\.d, outside the mount/],
+    ['-o a dangling symlink to outside', cc('-c', 'a.c', '-o', 'dangle.o'), /the output dangle\.o is a symlink to a file that does not exist/],
+    ['ar writing through a symlink to outside', ['ar', 'qc', 'lnk.a', 'a.c'], /the output lnk\.a resolves to .*outside\/lib\.a, outside the mount/, { kind: 'JOB_KIND_LINK' }],
+    ['-o the mount itself', cc('-c', 'a.c', '-o', '..'), /the output \.\. (does not name a file|resolves to .*, outside the mount)/],
+    // Executables on the mount
+    ['an allowlisted compiler on the shared mount', ['./mycc.sh', '0', '-c', 'a.c'], /"\.\/mycc\.sh" \(.*mycc\.sh\) is not on this worker's allowlist, which is on the shared mount .*\(setting allow_mount_executables\)/],
     ['a response file over the worker argument cap', cc('-c', 'a.c', '@many.rsp'), /with its response files expanded, the command line has 64 arguments, more than this worker's limit of 50 \(setting max_job_args\)/],
   ];
   for (const [name, argv, why, over] of table) {
@@ -193,11 +210,106 @@ t.test('hostile jobs are refused as invalid jobs, naming the problem', async (t)
   }
 });
 
+t.test('every spelling of code loading and of writing elsewhere is refused, naming it', async (t) => {
+  const o = `${outside}/x`;
+  const loads: Array<[string[], string]> = [
+    [['--prefix=/tmp/evil/'], '-B'], [['--prefix', '/tmp/evil/'], '-B'], [['-B', '/tmp/evil/'], '-B'],
+    [['-Wl,-plugin,/tmp/evil.so'], '-Wl,-plugin'], [['-Wl,--plugin=/tmp/evil.so'], '-Wl,-plugin'], [['-Xlinker', '-plugin', '-Xlinker', '/tmp/evil.so'], '-Wl,-plugin'],
+    [['-fpass-plugin=/tmp/evil.so'], '-fpass-plugin'], [['-Xclang', '-load', '-Xclang', '/tmp/evil.so'], '-Xclang -load'], [['-Xclang', '-plugin', '-Xclang', 'evil'], '-Xclang -plugin'],
+    [['--ld-path=/tmp/evil-ld'], '--ld-path'], [['-fuse-ld=/tmp/evil-ld'], '-fuse-ld'], [['-specs', '/tmp/evil.specs'], '-specs'],
+    [['-fplugin-arg-evil-key=1'], '-fplugin'], [['-iplugindir=/tmp/evil'], '-iplugindir'], [['-fmodule-mapper=|/tmp/evil'], '-fmodule-mapper'],
+    [['--gcc-toolchain=/tmp/evil'], '--gcc-toolchain'], [['-fcompare-debug=-fplugin=/tmp/evil.so'], '-fcompare-debug'],
+  ];
+  for (const [flags, option] of loads) {
+    const r = await jobs.submit(cc('-c', 'a.c', '-o', 'sub/l.o', ...flags));
+    t.equal(r.failure, 'FAILURE_KIND_INVALID_JOB', `${flags.join(' ')}: refused (${r.message})`);
+    t.ok(r.message.includes(`does not allow ${option} (setting allow_flags)`), `${flags.join(' ')}: names ${option} and allow_flags`);
+    cases++;
+  }
+  const writes: string[][] = [
+    [`--output=${o}.o`], ['--output', `${o}.o`], ['-dumpdir', `${outside}/`], ['-aux-info', `${o}.aux`], [`-fdump-tree-all=${o}.dump`],
+    [`-fopt-info-all=${o}.opt`], ['-Xlinker', `-Map=${o}.map`], ['-Xlinker', '-Map', '-Xlinker', `${o}.map`], [`-Wl,-Map,${o}.map`],
+    [`-Wl,--dependency-file=${o}.dep`], [`-Wp,-MD,${o}.d`], [`-Wp,-MMD,${o}.d`], ['-MJ', `${o}.json`], ['--serialize-diagnostics', `${o}.dia`],
+    [`-Wa,-adhln=${o}.lst`], [`-Wa,--MD,${o}.d`], [`-ftime-trace=${o}.json`], [`-fcrash-diagnostics-dir=${outside}`], [`-fmodules-cache-path=${outside}`],
+  ];
+  for (const flags of writes) {
+    const r = await jobs.submit(cc('-c', 'a.c', '-o', 'sub/w.o', ...flags));
+    t.equal(r.failure, 'FAILURE_KIND_INVALID_JOB', `${flags.join(' ')}: refused (${r.message})`);
+    t.match(r.message, /resolves to .*outside.*, outside the mount/, `${flags.join(' ')}: names the escape`);
+    cases++;
+  }
+  const arOut = await jobs.submit(['ar', 'x', '--output', outside, 'sub/lib.a'], { kind: 'JOB_KIND_LINK' });
+  t.match(arOut.message, /outside, outside the mount/, 'ar --output outside the mount');
+  const arPlugin = await jobs.submit(['ar', '--plugin', '/tmp/evil.so', 'qc', 'sub/lib.a', 'a.c'], { kind: 'JOB_KIND_LINK' });
+  t.match(arPlugin.message, /does not allow ar --plugin \(setting allow_flags\)/, 'ar --plugin');
+  const unknown = await jobs.submit(cc('-c', 'a.c', '-fno-such-thing=1'));
+  t.match(unknown.message, /the option "-fno-such-thing=1" is not one this worker knows; if it is safe, add -fno-such-thing to allow_flags/, 'an unknown option');
+  cases += 3;
+});
+
+t.test('what this worker lacks is a worker failure: retried elsewhere, then built by the client', async (t) => {
+  const table: Array<[string, string[], RegExp, Partial<Job>?]> = [
+    ['a cwd that does not exist here', cc('-c', 'a.c'), /working directory .*nope does not exist on this worker/, { cwd: 'w/nope' }],
+    ['a compiler not installed here', ['./nope-cc', '-c', 'a.c'], /the executable "\.\/nope-cc" is not installed on this worker/],
+    ['a response file not visible here', cc('-c', 'a.c', '@nope.rsp'), /the response file @nope\.rsp does not exist on this worker/],
+    ['an output directory not visible here', cc('-c', 'a.c', '-o', 'nodir/a.o'), /the output nodir\/a\.o is in a directory that does not exist on this worker/],
+  ];
+  for (const [name, argv, why, over] of table) {
+    const r = await jobs.submit(argv, over);
+    t.equal(r.outcome, 'OUTCOME_FAILED', `${name}: failed (${r.message})`);
+    t.equal(r.failure, 'FAILURE_KIND_WORKER_UNFIT', `${name}: the worker is unfit for it, not the job invalid`);
+    t.match(r.message, why, name);
+    cases++;
+  }
+});
+
 t.test('loader variables in the env never reach the job', async (t) => {
-  const r = await jobs.submit([PRINT_ENV, '-c', 'x.c'], { env: { LD_PRELOAD: '/tmp/evil.so', LD_AUDIT: '/tmp/a.so', GCONV_PATH: '/tmp', BASH_ENV: '/tmp/x', LANG: 'C.UTF-8' } });
+  const env = { LD_PRELOAD: '/tmp/evil.so', LD_AUDIT: '/tmp/a.so', GCONV_PATH: '/tmp', BASH_ENV: '/tmp/x', LANG: 'C.UTF-8', DEPENDENCIES_OUTPUT: `${CANARY} x.o`, SUNPRO_DEPENDENCIES: `${CANARY} x.o` };
+  const r = await jobs.submit([PRINT_ENV, '-c', 'x.c'], { env });
   t.equal(r.outcome, 'OUTCOME_COMPLETED');
-  t.notMatch(Buffer.from(r.stdout).toString(), /LD_PRELOAD|LD_AUDIT|GCONV_PATH|BASH_ENV/);
+  t.notMatch(Buffer.from(r.stdout).toString(), /LD_PRELOAD|LD_AUDIT|GCONV_PATH|BASH_ENV|DEPENDENCIES_OUTPUT|SUNPRO_DEPENDENCIES/);
   t.match(Buffer.from(r.stdout).toString(), /^LANG=C\.UTF-8$/m);
+  cases++;
+});
+
+/** Runs `script` in a loop in its own process group until the returned function is called. */
+function swapLoop(script: string): () => Promise<void> {
+  const child = spawn('bash', ['-c', `while :; do ${script}; done`], { cwd: work, stdio: 'ignore', detached: true });
+  return async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    await exited;
+  };
+}
+
+t.test('time-of-check races: what was checked is what runs', async (t) => {
+  // The symlink flips between an allowlisted compiler and a script outside the mount.
+  let stop = swapLoop(`ln -sfn ${FAKE_CC} swap-cc; ln -sfn ${path.join(outside, 'evil.sh')} swap-cc`);
+  let ran = 0;
+  let refused = 0;
+  for (let i = 0; i < 60; i++) {
+    const r = await jobs.submit(['./swap-cc', '0', '-c', 'a.c', '-o', `sub/swap-${i}.o`]);
+    if (r.outcome === 'OUTCOME_COMPLETED') ran++;
+    else if (r.failure === 'FAILURE_KIND_INVALID_JOB' && /evil\.sh\) is not on this worker's allowlist/.test(r.message)) refused++;
+    else t.fail(`unexpected: ${r.outcome} ${r.message}`);
+  }
+  await stop();
+  t.equal(ran + refused, 60, `a symlinked compiler swapped under the worker: ${ran} ran the checked compiler, ${refused} refused`);
+  t.notOk(existsSync(CANARY), 'the script was never run');
+  cases++;
+  // The response file flips between a plain compile and one that escapes the mount or loads a plugin.
+  stop = swapLoop(`printf '%s\\n' '-c a.c -o ../../swap-escape.o' > swap.tmp && mv swap.tmp swap.rsp; printf '%s\\n' '-fplugin=${path.join(outside, 'x.so')} -c a.c' > swap.tmp && mv swap.tmp swap.rsp; printf '%s\\n' '-c a.c -o sub/swap.o' > swap.tmp && mv swap.tmp swap.rsp`);
+  let good = 0;
+  let bad = 0;
+  for (let i = 0; i < 60; i++) {
+    const r = await jobs.submit([FAKE_CC, '0', '@swap.rsp']);
+    if (r.outcome === 'OUTCOME_COMPLETED') good++;
+    else if (r.failure === 'FAILURE_KIND_INVALID_JOB' && /swap-escape\.o, outside the mount|-fplugin=.*allow_flags/.test(r.message)) bad++;
+    else t.fail(`unexpected: ${r.outcome} ${r.message}`);
+  }
+  await stop();
+  t.equal(good + bad, 60, `a response file rewritten under the worker: ${good} ran what was checked, ${bad} refused`);
+  t.notOk(existsSync(path.join(tmp, 'swap-escape.o')), 'the escaping output was never written');
   cases++;
 });
 
@@ -215,7 +327,8 @@ t.test('garbage on the port: random bytes and HTTP/1.1 over plain TCP', async (t
 
 t.test('after all that: nothing escaped, and the farm serves the next good job', async (t) => {
   t.notOk(existsSync(CANARY), 'the canary outside the mount was never written');
-  t.same(readdirSync(outside).sort(), ['evil.rsp'], 'nothing was written outside the mount');
+  t.same(readdirSync(outside).sort(), ['evil.rsp', 'evil.sh', 'lib.a'], 'nothing was written outside the mount');
+  t.equal(readFileSync(path.join(outside, 'lib.a'), 'utf8'), '!<arch>\n', 'the archive behind a symlink is untouched');
   t.notOk(existsSync(path.join(tmp, 'escape.o')));
   t.notOk(existsSync(path.join(tmp, 'quoted escape.o')));
   t.equal(farm.server.exitCode, null, 'the server is still running');
@@ -226,6 +339,6 @@ t.test('after all that: nothing escaped, and the farm serves the next good job',
   t.ok(existsSync(path.join(work, 'sub', 'a.o')), 'the good job wrote its output');
   const s = await farm.status();
   t.equal(s.workers[0]?.circuit, 'closed', 'refusals are not held against the worker');
-  t.ok(cases >= 40, `${cases} hostile cases`);
+  t.ok(cases >= 80, `${cases} hostile cases`);
   t.comment(`${cases} hostile or malformed requests refused`);
 });

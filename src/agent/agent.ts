@@ -95,7 +95,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       idleTimeoutMs = call.settings.agentIdleTimeoutMs;
       return (await submitterFor(call)).submit(job, signal);
     },
-    acquireLocalSlot: (signal) => acquireLocalSlot(options.localSlots, undefined, signal),
+    acquireLocalSlot: (signal) =>
+      acquireLocalSlot(options.localSlots, undefined, signal, undefined, (ms) => logger.warn(`no local slot was free for ${ms / 1000} s: a command runs past the local limit`)),
     logger,
     waiting: setWaiting,
   };

@@ -3,10 +3,11 @@ import { realpath } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { localOnlyReason, parseCommandLine, type CommandLine } from '../common/command-line.js';
-import { pickJobEnvEntries } from '../common/job-env.js';
+import { depfileEnvIn, pickJobEnvEntries } from '../common/job-env.js';
 import { isUnder, toMountRelative } from '../common/mount-path.js';
 import type { Settings } from '../config/settings.js';
 import type { Job } from '../protocol/messages.js';
+import { farmFlagsRefusal } from './farm-flags.js';
 
 export type JobPlan =
   | { readonly where: 'local'; readonly reason: string; readonly label: string }
@@ -102,6 +103,10 @@ export async function planJob(input: PlanInput): Promise<JobPlan> {
   if (cwdRel === undefined) return local(`the working directory ${cwd} is outside the mount ${settings.fsMount}`);
   const reason = localOnlyReason(cl) ?? outsideMount(cl, cwd, mount, mode);
   if (reason !== undefined) return local(reason);
+  const depEnv = depfileEnvIn(input.env);
+  if (depEnv !== undefined) return local(`${depEnv} is set: gcc would write the dependency file it names, which the farm does not confine`);
+  const refusal = await farmFlagsRefusal(input.command, cwd, settings.allowFlags);
+  if (refusal !== undefined) return local(refusal);
 
   const rel = (p: string): string | undefined => toMountRelative(path.resolve(cwd, p), mount);
   const job: Job = {

@@ -172,8 +172,8 @@ async function handle(request: ClientRequest, conn: net.Socket, ctx: ClientConte
       return;
     }
     case 'OUTCOME_REJECTED':
-      finish(conn, ctx, [text(`distbuild: the farm refused to run this job: ${result.message}\n`)], 1);
-      return;
+      // The worker's policy refused it (the agent's own check missed it): the client may still build it.
+      return fallback(`the farm refused to run this job: ${result.message}`);
     default:
       // A command that outran its timeout would hang locally too: report it, do not rebuild here.
       if (result.failure === 'FAILURE_KIND_JOB_TIMEOUT') {

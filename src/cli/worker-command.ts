@@ -1,13 +1,13 @@
 // `distbuild --worker`: runs a worker until a signal drains it.
 import { existsSync } from 'node:fs';
-import { createLogger } from '../common/logger.js';
+import { createLogger, type Logger } from '../common/logger.js';
 import type { Settings } from '../config/settings.js';
 import { findCompilers } from '../worker/capabilities.js';
 import { serveMetrics } from '../common/metrics-http.js';
 import { findServer } from '../discovery/find-server.js';
 import { serverChannelOptions } from '../common/server-channel.js';
 import { watchConfig } from './watch-config.js';
-import { createJobPolicy } from '../worker/job-policy.js';
+import { createJobPolicy, type JobPolicy } from '../worker/job-policy.js';
 import { createWorkerMetrics } from '../worker/worker-metrics.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import { onStopSignals } from './signals.js';
@@ -38,7 +38,7 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
     maxOutputBytes: settings.maxOutputBytes,
     argLimits: { maxJobArgs: settings.maxJobArgs, maxArgBytes: settings.maxArgBytes },
     channel: serverChannelOptions(settings),
-    policy: createJobPolicy(settings.compilerAllowlist, settings.allowFlags),
+    policy: policyOf(settings, logger),
     findServer: () => findServer(settings, logger),
     mount: settings.fsMount,
     name: settings.name,
@@ -62,8 +62,8 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
   const watcher = reload === undefined ? undefined : watchConfig(settings, reload, logger, (next) => {
     worker.setMaxJobs(next.maxJobs);
     logger.level = next.logLevel;
-    if (!sameList(next.compilerAllowlist, live.compilerAllowlist) || !sameList(next.allowFlags, live.allowFlags)) {
-      worker.setPolicy(createJobPolicy(next.compilerAllowlist, next.allowFlags));
+    if (!sameList(next.compilerAllowlist, live.compilerAllowlist) || !sameList(next.allowFlags, live.allowFlags) || next.allowMountExecutables !== live.allowMountExecutables) {
+      worker.setPolicy(policyOf(next, logger));
     }
     live = next;
   });
@@ -72,4 +72,15 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
   http?.close();
   off();
   return 0;
+}
+
+/** The job policy of `settings`, warning about allowlist entries left out because they are on the mount. */
+function policyOf(settings: Settings, logger: Logger): JobPolicy {
+  const policy = createJobPolicy({
+    allowlist: settings.compilerAllowlist, allowFlags: settings.allowFlags, mount: settings.fsMount, allowMountExecutables: settings.allowMountExecutables,
+  });
+  for (const real of policy.onMount) {
+    logger.warn(`compiler allowlist: ${real} is on the shared mount, where any client could replace it; left out (set allow_mount_executables to run it)`);
+  }
+  return policy;
 }

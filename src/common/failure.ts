@@ -19,6 +19,8 @@ const POLICIES: Record<FailureKind, FailurePolicy> = {
   FAILURE_KIND_QUEUE_TIMEOUT: { retryable: false, blamesWorker: false },
   FAILURE_KIND_NO_ELIGIBLE_WORKER: { retryable: false, blamesWorker: false },
   FAILURE_KIND_CANCELLED: { retryable: false, blamesWorker: false },
+  FAILURE_KIND_WORKER_UNFIT: { retryable: true, blamesWorker: false },
+  FAILURE_KIND_MOUNT_MISSING: { retryable: true, blamesWorker: true },
 };
 
 /**

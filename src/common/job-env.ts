@@ -3,11 +3,23 @@
 /** Variables a job may carry, beyond LC_*: locale, reproducibility, compiler search paths. */
 export const JOB_ENV_ALLOWLIST: readonly string[] = [
   'LANG', 'LANGUAGE', 'SOURCE_DATE_EPOCH', 'CPATH', 'C_INCLUDE_PATH', 'CPLUS_INCLUDE_PATH', 'OBJC_INCLUDE_PATH',
-  'LIBRARY_PATH', 'GCC_COLORS', 'GCC_URLS', 'TERM', 'COLUMNS', 'DEPENDENCIES_OUTPUT', 'SUNPRO_DEPENDENCIES',
+  'LIBRARY_PATH', 'GCC_COLORS', 'GCC_URLS', 'TERM', 'COLUMNS',
 ];
 
-/** Variables that make the dynamic loader or libc load code: never passed, whatever the allowlist says. */
-const NEVER = /^(LD_|DYLD_)|^(GCONV_PATH|MALLOC_|HOSTALIASES$|RESOLV_HOST_CONF$|NODE_OPTIONS$|BASH_ENV$|ENV$)/;
+/**
+ * Never passed, whatever the allowlist says: variables that make the dynamic loader or libc load
+ * code, and those that make gcc write a file they name (DEPENDENCIES_OUTPUT, SUNPRO_DEPENDENCIES;
+ * a launcher builds such a job locally: see DEPFILE_ENV).
+ */
+const NEVER = /^(LD_|DYLD_)|^(GCONV_PATH|MALLOC_|HOSTALIASES$|RESOLV_HOST_CONF$|NODE_OPTIONS$|BASH_ENV$|ENV$|DEPENDENCIES_OUTPUT$|SUNPRO_DEPENDENCIES$)/;
+
+/** Variables that make gcc write a dependency file they name, wherever that is: a job that has one builds locally. */
+export const DEPFILE_ENV: readonly string[] = ['DEPENDENCIES_OUTPUT', 'SUNPRO_DEPENDENCIES'];
+
+/** The first of DEPFILE_ENV that "NAME=VALUE" entries set, or undefined. */
+export function depfileEnvIn(entries: readonly string[]): string | undefined {
+  return DEPFILE_ENV.find((name) => entries.some((e) => e.startsWith(`${name}=`)));
+}
 
 const ALLOWED = new Set(JOB_ENV_ALLOWLIST);
 

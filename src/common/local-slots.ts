@@ -1,14 +1,19 @@
-// A host-wide limit on local compiles: N abstract Unix socket names, one per core, as kernel locks.
+// A host-wide limit on one user's local compiles: N abstract Unix socket names, one per core, as kernel locks.
 //
 // Binding an abstract socket name is atomic and is undone by the kernel when the holder
-// exits, however it exits: no stale locks, no races, and every client of every user on
-// the host (in this network namespace) shares the same N slots: agents, Node launchers
-// and native clients that run without an agent (native/distbuild-client.c) alike.
+// exits, however it exits: no stale locks, no races, and every client of one user on the
+// host (in this network namespace) shares the same N slots: agents, Node launchers and
+// native clients that run without an agent (native/distbuild-client.c) alike. The names
+// carry the user's uid, so another user cannot take them, and a wait has a deadline
+// (LOCAL_SLOT_WAIT_MS), after which the command runs past the limit rather than never.
 import net from 'node:net';
 import os from 'node:os';
 
 /** The names are PREFIX + slot number, 0 … N-1. */
-export const LOCAL_SLOT_PREFIX = '\0distbuild-local-slot-';
+export const LOCAL_SLOT_PREFIX = `\0distbuild-local-slot-${process.getuid?.() ?? 0}-`;
+
+/** How long a command waits for a local slot before it runs without one (as native/distbuild-client.c). */
+export const LOCAL_SLOT_WAIT_MS = 600_000;
 
 function tryBind(name: string): Promise<net.Server | undefined> {
   return new Promise((resolve, reject) => {
@@ -29,12 +34,17 @@ export class SlotWaitAborted extends Error {
 /**
  * Waits for one of `slots` host-wide local build slots; resolves to its release function.
  * Rejects with SlotWaitAborted once `signal` aborts (the client that wanted it is gone).
+ * After `waitMs` without a free slot it resolves without one (`onOverdue` is told), so a
+ * slot held by a stuck process delays a build but never stops it.
  */
 export async function acquireLocalSlot(
   slots: number = os.availableParallelism(),
   prefix: string = LOCAL_SLOT_PREFIX,
   signal?: AbortSignal,
+  waitMs: number = LOCAL_SLOT_WAIT_MS,
+  onOverdue?: (waitedMs: number) => void,
 ): Promise<() => void> {
+  const deadline = performance.now() + waitMs;
   let delay = 5;
   const start = Math.floor(Math.random() * slots);
   /** Read afresh after each await (the signal may abort meanwhile). */
@@ -51,6 +61,10 @@ export async function acquireLocalSlot(
         }
         return () => server.close();
       }
+    }
+    if (performance.now() >= deadline) {
+      onOverdue?.(waitMs);
+      return () => undefined;
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(50, delay * 2);

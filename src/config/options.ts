@@ -117,8 +117,10 @@ export const OPTIONS = {
     description: "Cap on each of a job's captured stdout and stderr; beyond it the output is dropped and a note says so." },
   allowRoot: { type: 'boolean', default: false, roles: ['worker'],
     description: 'Let a worker run as root (it refuses by default: jobs would run as root on the shared tree).' },
-  allowFlags: { type: 'list', default: [], roles: ['worker'],
-    description: 'Flags that load code or write elsewhere, refused by default, that this worker accepts: any of -fplugin, -specs, -B, -wrapper.' },
+  allowFlags: { type: 'list', default: [], roles: ['launcher', 'worker'],
+    description: "Options accepted although they load code (-fplugin, -specs, -B, -wrapper, -Wl,-plugin…) or are not in the flag table, named as a refusal names them. On a worker: it runs them. On a launcher: jobs with them go to the farm instead of building locally." },
+  allowMountExecutables: { type: 'boolean', default: false, roles: ['worker'],
+    description: 'Keep allowlisted executables whose real path is on the shared mount (left out by default: anyone who can write the mount could replace them).' },
   envAllowlist: { type: 'list', default: [], roles: ['launcher', 'worker'],
     description: 'Extra environment variables passed to remote jobs, beyond the built-in list (LANG, LC_*, SOURCE_DATE_EPOCH, CPATH…).' },
 } as const satisfies Record<string, OptionSpec>;

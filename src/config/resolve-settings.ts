@@ -116,6 +116,7 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     allowFlags: r.list('allowFlags'),
     maxOutputBytes: r.integer('maxOutputBytes'),
     allowRoot: r.boolean('allowRoot'),
+    allowMountExecutables: r.boolean('allowMountExecutables'),
     token,
     tokens: secrets ? readTokens(token, tokenFile) : [],
     tokenFile,

@@ -38,6 +38,7 @@ export interface Settings {
   readonly allowFlags: readonly string[];
   readonly maxOutputBytes: number;
   readonly allowRoot: boolean;
+  readonly allowMountExecutables: boolean;
   /** The token setting itself (DISTBUILD_TOKEN or a file's token). */
   readonly token: string | undefined;
   /** Tokens from `token` and `token_file`; clients send the first, the server accepts any. */

@@ -89,7 +89,12 @@ export function createJobQueue(): JobQueue {
         links.add(r);
         return;
       }
-      (retry ? retries : compiles).add(r);
+      if (retry) {
+        // Not indexed by directory: a pick by locality must never hand a retry to a worker it avoids.
+        retries.add(r);
+        return;
+      }
+      compiles.add(r);
       const dir = primaryDir(r);
       if (dir === undefined) return;
       let set = byDir.get(dir);

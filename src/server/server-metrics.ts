@@ -27,6 +27,8 @@ const FALLBACK_REASONS: Partial<Record<JobResult['failure'], string>> = {
   FAILURE_KIND_KILLED: 'attempts_exhausted',
   FAILURE_KIND_SPAWN_FAILED: 'attempts_exhausted',
   FAILURE_KIND_PUBLISH_FAILED: 'attempts_exhausted',
+  FAILURE_KIND_WORKER_UNFIT: 'attempts_exhausted',
+  FAILURE_KIND_MOUNT_MISSING: 'attempts_exhausted',
 };
 
 export interface ServerMetrics {

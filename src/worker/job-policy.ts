@@ -1,98 +1,120 @@
-// What a worker agrees to run: allowlisted executables, paths inside its mount, no code-loading flags.
+// What a worker agrees to run: allowlisted executables by their checked real path, known flags, writes inside its mount.
 import { realpathSync } from 'node:fs';
-import path from 'node:path';
 import { errnoCode } from '../common/errno.js';
+import { checkFlags } from '../common/flag-policy.js';
 import { isUnder } from '../common/mount-path.js';
 import { whichSync } from './capabilities.js';
+import { confinedPath } from './confined-path.js';
 
 export interface JobPolicy {
   /** Real paths of the executables this worker runs. */
   readonly allowed: ReadonlySet<string>;
-  /** Risky flags this worker accepts anyway (`-fplugin`, `-specs`, `-B`, `-wrapper`). */
+  /** Options this worker accepts although they load code or are not in its table (setting allow_flags). */
   readonly allowFlags: readonly string[];
-  /** Executable as named in a job → its real path (undefined: not found), so PATH is searched once per name. */
-  readonly resolved: Map<string, string | undefined>;
+  /** Allowlist entries left out because they resolve onto the shared mount, where any client could replace them. */
+  readonly onMount: readonly string[];
+  /** Executable found on PATH by bare name → its real path (undefined: not found): PATH is searched once per name. */
+  readonly byName: Map<string, string | undefined>;
 }
 
-export function createJobPolicy(allowlist: readonly string[], allowFlags: readonly string[]): JobPolicy {
-  return { allowed: resolveAllowlist(allowlist.length > 0 ? allowlist : DEFAULT_ALLOWLIST), allowFlags, resolved: new Map() };
+export interface JobPolicyOptions {
+  readonly allowlist: readonly string[];
+  readonly allowFlags: readonly string[];
+  readonly mount: string;
+  /** Setting allow_mount_executables: allowlist entries on the mount are kept. */
+  readonly allowMountExecutables: boolean;
 }
 
-/** The real path of the executable `tool` names (relative to `cwd` if it has a slash). */
-function resolveTool(tool: string, cwd: string, cache: Map<string, string | undefined>): string | undefined {
-  const key = tool.includes('/') ? path.resolve(cwd, tool) : tool;
-  if (cache.has(key)) return cache.get(key);
-  const where = whichSync(key);
-  let real: string | undefined;
-  try {
-    real = where === undefined ? undefined : realpathSync.native(where);
-  } catch {
-    real = undefined;
+export const DEFAULT_ALLOWLIST = ['gcc', 'g++', 'cc', 'c++', 'clang', 'clang++', 'ar', 'ranlib'];
+
+export function createJobPolicy(options: JobPolicyOptions): JobPolicy {
+  const realMount = realpathSync.native(options.mount);
+  const allowed = new Set<string>();
+  const onMount: string[] = [];
+  for (const real of resolveAllowlist(options.allowlist.length > 0 ? options.allowlist : DEFAULT_ALLOWLIST)) {
+    if (!options.allowMountExecutables && isUnder(real, realMount)) onMount.push(real);
+    else allowed.add(real);
   }
-  cache.set(key, real);
-  return real;
+  return { allowed, allowFlags: options.allowFlags, onMount, byName: new Map() };
+}
+
+/** The real path of an executable file, or undefined if there is none. */
+function realExecutable(where: string | undefined): string | undefined {
+  if (where === undefined) return undefined;
+  try {
+    return realpathSync.native(where);
+  } catch (err) {
+    if (errnoCode(err) === undefined) throw err;
+    return undefined; // vanished between the PATH search and here
+  }
+}
+
+/**
+ * The real path of the executable `tool` names. A bare name is searched on this worker's PATH
+ * (once); a path (relative to `cwd`) is resolved on every job, since the file it names may change.
+ */
+function resolveTool(tool: string, cwd: string, policy: JobPolicy): string | undefined {
+  if (tool.includes('/')) return realExecutable(whichSync(tool.startsWith('/') ? tool : `${cwd}/${tool}`));
+  if (!policy.byName.has(tool)) policy.byName.set(tool, realExecutable(whichSync(tool)));
+  return policy.byName.get(tool);
 }
 
 /** Resolves allowlist entries (names on PATH or paths) to real paths; unknown ones are skipped. */
 export function resolveAllowlist(entries: readonly string[]): Set<string> {
   const out = new Set<string>();
   for (const entry of entries) {
-    const where = whichSync(entry);
-    if (where === undefined) continue;
-    try {
-      out.add(realpathSync.native(where));
-    } catch {
-      // vanished
-    }
+    const real = realExecutable(whichSync(entry));
+    if (real !== undefined) out.add(real);
   }
   return out;
 }
 
-export const DEFAULT_ALLOWLIST = ['gcc', 'g++', 'cc', 'c++', 'clang', 'clang++', 'ar', 'ranlib'];
-
-const RISKY: ReadonlyArray<{ flag: string; test: (arg: string) => boolean }> = [
-  { flag: '-fplugin', test: (a) => a.startsWith('-fplugin') },
-  { flag: '-specs', test: (a) => a.startsWith('-specs') || a.startsWith('--specs') },
-  { flag: '-B', test: (a) => a.startsWith('-B') },
-  { flag: '-wrapper', test: (a) => a === '-wrapper' },
-];
-
-/** Why the job must be refused, or undefined. `argv` is already in this worker's paths. */
-export function policyViolation(argv: readonly string[], cwd: string, mount: string, outputs: readonly string[], policy: JobPolicy): string | undefined {
-  const tool = argv[0] ?? '';
-  const real = resolveTool(tool, cwd, policy.resolved);
-  if (real === undefined || !policy.allowed.has(real)) {
-    return `the executable "${tool}"${real !== undefined ? ` (${real})` : ''} is not on this worker's allowlist (setting compiler_allowlist)`;
-  }
-  for (const arg of argv.slice(1)) {
-    const risky = RISKY.find((r) => r.test(arg));
-    if (risky !== undefined && !policy.allowFlags.includes(risky.flag)) {
-      return `the flag "${arg}" can load code or write outside the build, and this worker does not allow ${risky.flag} (setting allow_flags)`;
+/** What the policy decided about a job: run `executable` (the real path it checked), or refuse it. */
+export type PolicyVerdict =
+  | {
+      readonly type: 'ok';
+      readonly executable: string;
+      /** Each output as written → the real path it lands at, resolved once here. */
+      readonly realPaths: ReadonlyMap<string, string>;
     }
+  | { readonly type: 'refused'; readonly reason: string }
+  /** This worker cannot run it, another may: something it needs is not here. */
+  | { readonly type: 'unfit'; readonly reason: string };
+
+const refused = (reason: string): PolicyVerdict => ({ type: 'refused', reason });
+const unfit = (reason: string): PolicyVerdict => ({ type: 'unfit', reason });
+
+/**
+ * Checks a job whose `argv` is in this worker's paths with response files expanded. `outputs`
+ * are the outputs the command-line parser found; every path any flag writes is checked too.
+ */
+export function checkJob(argv: readonly string[], cwd: string, mount: string, outputs: readonly string[], policy: JobPolicy): PolicyVerdict {
+  const tool = argv[0] ?? '';
+  const real = resolveTool(tool, cwd, policy);
+  if (real === undefined) return unfit(`the executable "${tool}" is not installed on this worker`);
+  if (!policy.allowed.has(real)) {
+    const why = policy.onMount.includes(real) ? ', which is on the shared mount where any client could replace it (setting allow_mount_executables)' : ' (setting compiler_allowlist)';
+    return refused(`the executable "${tool}" (${real}) is not on this worker's allowlist${why}`);
   }
+  const flags = checkFlags(argv, policy.allowFlags);
+  if (flags.type === 'refused') return refused(flags.reason);
   const realMount = realpathSync.native(mount);
   let realCwd: string;
   try {
     realCwd = realpathSync.native(cwd);
-  } catch {
-    return `the working directory ${cwd} does not exist on this worker`;
+  } catch (err) {
+    if (errnoCode(err) === undefined) throw err;
+    return unfit(`the working directory ${cwd} does not exist on this worker`);
   }
-  if (!isUnder(realCwd, realMount)) return `the working directory ${cwd} resolves to ${realCwd}, outside the mount ${mount}`;
-  /** Output directories resolved so far: a compile's object and depfile share one. */
-  const dirs = new Map<string, string>();
-  for (const output of outputs) {
-    const abs = path.resolve(realCwd, output);
-    let dir = dirs.get(path.dirname(abs));
-    if (dir === undefined) {
-      try {
-        dir = realpathSync.native(path.dirname(abs));
-      } catch (err) {
-        if (errnoCode(err) === undefined) throw err;
-        return `the output ${output} is in a directory that does not exist on this worker`;
-      }
-      dirs.set(path.dirname(abs), dir);
-    }
-    if (!isUnder(path.join(dir, path.basename(abs)), realMount)) return `the output ${output} resolves to ${path.join(dir, path.basename(abs))}, outside the mount ${mount}`;
+  if (!isUnder(realCwd, realMount)) return refused(`the working directory ${cwd} resolves to ${realCwd}, outside the mount ${mount}`);
+  const realPaths = new Map<string, string>();
+  for (const written of [...outputs, ...flags.writes.map((w) => w.path)]) {
+    if (realPaths.has(written)) continue;
+    const where = confinedPath(written, realCwd, realMount);
+    if (where.type === 'outside') return refused(`the output ${written} resolves to ${where.real}, outside the mount ${mount}`);
+    if (where.type === 'missing-dir') return unfit(`the output ${written} is in a directory that does not exist on this worker`);
+    if (where.type === 'invalid') return refused(`the output ${written} ${where.why}`);
+    realPaths.set(written, where.real);
   }
-  return undefined;
+  return { type: 'ok', executable: real, realPaths };
 }

@@ -1,12 +1,12 @@
 // Turns a job into the command this worker runs: its own mount paths, temporary output names.
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseCommandLine } from '../common/command-line.js';
+import { parseCommandLine, type CommandLine } from '../common/command-line.js';
 import { isAllowedJobEnv } from '../common/job-env.js';
 import { argLimitViolation, type ArgLimits } from '../common/job-limits.js';
-import { InvalidJobError } from './invalid-job-error.js';
-import { policyViolation, type JobPolicy } from './job-policy.js';
-import { resolveResponseFiles, writeResponseCopies } from './response-files.js';
+import { InvalidJobError, WorkerUnfitError } from './invalid-job-error.js';
+import { checkJob, type JobPolicy } from './job-policy.js';
+import { resolveResponseFiles, writePrivateResponseFile } from './response-files.js';
 import { translateCommand } from './translate-command.js';
 import { fromMountRelative, isUnder, translateText } from '../common/mount-path.js';
 import type { Job } from '../protocol/messages.js';
@@ -23,12 +23,15 @@ export interface PendingOutput {
 }
 
 export interface PreparedCommand {
+  /** The executable run: the real path the policy checked (or argv[0] as given, without a policy). */
   readonly file: string;
+  /** argv[0] as the command sees it: the job's name for it, unless that names a file the client controls. */
+  readonly argv0: string;
   readonly args: string[];
   readonly cwd: string;
   readonly env: Record<string, string>;
   readonly outputs: PendingOutput[];
-  /** Files to delete after the run (translated response files). */
+  /** Files to delete after the run (the private response file). */
   readonly scratch: string[];
 }
 
@@ -48,7 +51,9 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   const cwd = path.resolve(fromMountRelative(job.cwd, mount));
   if (!isUnder(cwd, mount)) throw new InvalidJobError(`the job's cwd "${job.cwd}" lies outside the mount`);
   if (statSync(cwd, { throwIfNoEntry: false })?.isDirectory() !== true) {
-    throw new InvalidJobError(
+    const missing = mountMissing(mount);
+    if (missing !== undefined) throw new WorkerUnfitError(missing, true);
+    throw new WorkerUnfitError(
       `the job's working directory ${cwd} does not exist on this worker; is --fs-mount=${mount} the same filesystem as the client's ${from}?`,
     );
   }
@@ -57,45 +62,31 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   if (tooLarge !== undefined) throw new InvalidJobError(tooLarge);
   // Same mount path on both hosts (the usual case): nothing to translate, one parse.
   const original = parseCommandLine(job.argv);
-  const argv = translateCommand(job.argv, from, mount, original.mode === 'compile');
-  const rsp = resolveResponseFiles(argv, cwd, mount, from);
+  const rsp = resolveResponseFiles(translateCommand(job.argv, from, mount, original.mode === 'compile'), cwd, mount, from);
   if (options.argLimits !== undefined && rsp.any) {
     const expandedTooLarge = argLimitViolation(rsp.expanded, options.argLimits, 'worker');
     if (expandedTooLarge !== undefined) throw new InvalidJobError(`with its response files expanded, ${expandedTooLarge}`);
   }
-
-  const outputs: PendingOutput[] = [];
-  const cl = from === mount ? original : parseCommandLine(argv);
+  // Checked and run with response files expanded: the compiler gets exactly what was checked.
+  const argv = rsp.expanded;
+  const cl = from === mount && !rsp.any ? original : parseCommandLine(argv);
+  let file = argv[0] ?? '';
+  let argv0 = file;
+  let realOf: (p: string) => string | undefined = () => undefined;
   if (options.policy !== undefined) {
-    // Checked with response files expanded: a flag or an output inside one counts as on the command line.
-    const all = rsp.any ? parseCommandLine(rsp.expanded) : cl;
-    const violation = policyViolation(rsp.expanded, cwd, mount, all.outputs.map((o) => o.path), options.policy);
-    if (violation !== undefined) throw new InvalidJobError(violation);
+    const verdict = checkJob(argv, cwd, mount, cl.outputs.map((o) => o.path), options.policy);
+    if (verdict.type === 'refused') throw new InvalidJobError(verdict.reason);
+    if (verdict.type === 'unfit') throw new WorkerUnfitError(verdict.reason);
+    file = verdict.executable;
+    argv0 = safeArgv0(argv0, verdict.executable, cwd, mount);
+    realOf = (p) => verdict.realPaths.get(p);
   }
-  const scratch = writeResponseCopies(argv, rsp, options.attemptId);
-  if (!cl.outputNameLeaks) {
-    const tag = options.attemptId.slice(0, 8);
-    const tempOf = (p: string): string => path.join(path.dirname(p), `.${path.basename(p)}.distbuild-${tag}.tmp`);
-    const output = cl.outputs.find((o) => o.role === 'output');
-    for (const o of cl.outputs) {
-      if (o.inPlace === true) {
-        const abs = path.resolve(cwd, o.path);
-        outputs.push({ temp: abs, final: abs, role: o.role });
-        continue;
-      }
-      const temp = tempOf(o.path);
-      argv[o.index] = o.prefix + temp + o.suffix;
-      outputs.push({ temp: path.resolve(cwd, temp), final: path.resolve(cwd, o.path), role: o.role });
-    }
-    if (output !== undefined && cl.mode === 'compile') {
-      // gcc names an implicit depfile and its target after -o: keep the real names.
-      if (cl.depTargetImplicit) argv.push('-MQ', output.path);
-      if (cl.depfileImplicit) {
-        const dep = output.path.replace(/\.[^./]*$/, '') + '.d';
-        argv.push('-MF', tempOf(dep));
-        outputs.push({ temp: path.resolve(cwd, tempOf(dep)), final: path.resolve(cwd, dep), role: 'depfile' });
-      }
-    }
+  const outputs = stageOutputs(argv, cl, cwd, options.attemptId, realOf);
+  const scratch: string[] = [];
+  if (rsp.any) {
+    const copy = writePrivateResponseFile(argv.slice(1), options.attemptId);
+    scratch.push(copy);
+    argv.splice(1, argv.length - 1, `@${copy}`);
   }
 
   const env: Record<string, string> = {};
@@ -106,6 +97,60 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   for (const [name, value] of Object.entries(job.env)) {
     if (isAllowedJobEnv(name, options.envAllowlist)) env[name] = translateText(value, from, mount);
   }
-  const file = argv[0] ?? '';
-  return { file, args: argv.slice(1), cwd, env, outputs, scratch };
+  return { file, argv0, args: argv.slice(1), cwd, env, outputs, scratch };
+}
+
+/** Why this worker's mount is missing (not a directory, or empty: not mounted), or undefined. */
+function mountMissing(mount: string): string | undefined {
+  if (statSync(mount, { throwIfNoEntry: false })?.isDirectory() !== true) return `this worker's mount ${mount} is missing (setting fs_mount)`;
+  if (readdirSync(mount).length === 0) return `this worker's mount ${mount} is empty: is the shared filesystem mounted? (setting fs_mount)`;
+  return undefined;
+}
+
+/**
+ * argv[0] for the command. A name that is a path on the mount (or through `..`) could be swapped
+ * after the check, and gcc finds its own programs from argv[0]: such a name becomes the checked
+ * executable's directory plus the name's base name (clang++ still sees "clang++").
+ */
+function safeArgv0(name: string, executable: string, cwd: string, mount: string): string {
+  if (!name.includes('/')) return name;
+  if (!name.split('/').includes('..') && !isUnder(path.resolve(cwd, name), mount)) return name;
+  return path.join(path.dirname(executable), path.basename(name));
+}
+
+/**
+ * Points each output at a temporary name in its real directory (resolved by the policy, so a
+ * symlink swapped after the check does not move it), renamed into place on success.
+ */
+function stageOutputs(argv: string[], cl: CommandLine, cwd: string, attemptId: string, realOf: (p: string) => string | undefined): PendingOutput[] {
+  const outputs: PendingOutput[] = [];
+  if (cl.outputNameLeaks) return outputs;
+  const tag = attemptId.slice(0, 8);
+  const tempName = (base: string): string => `.${base}.distbuild-${tag}.tmp`;
+  const finalOf = (p: string): string => realOf(p) ?? path.resolve(cwd, p);
+  const tempOf = (p: string): string => {
+    const real = realOf(p);
+    return real === undefined ? path.join(path.dirname(p), tempName(path.basename(p))) : path.join(path.dirname(real), tempName(path.basename(real)));
+  };
+  for (const o of cl.outputs) {
+    if (o.inPlace === true) {
+      outputs.push({ temp: finalOf(o.path), final: finalOf(o.path), role: o.role });
+      continue;
+    }
+    const temp = tempOf(o.path);
+    argv[o.index] = o.prefix + temp + o.suffix;
+    outputs.push({ temp: path.resolve(cwd, temp), final: finalOf(o.path), role: o.role });
+  }
+  const output = cl.outputs.find((o) => o.role === 'output');
+  if (output !== undefined && cl.mode === 'compile') {
+    // gcc names an implicit depfile and its target after -o: keep the real names.
+    if (cl.depTargetImplicit) argv.push('-MQ', output.path);
+    if (cl.depfileImplicit) {
+      const dep = output.path.replace(/\.[^./]*$/, '') + '.d';
+      const temp = path.join(path.dirname(tempOf(output.path)), tempName(path.basename(dep)));
+      argv.push('-MF', temp);
+      outputs.push({ temp: path.resolve(cwd, temp), final: path.join(path.dirname(finalOf(output.path)), path.basename(dep)), role: 'depfile' });
+    }
+  }
+  return outputs;
 }

@@ -1,105 +1,62 @@
-// Response files (@FILE) of a job: confined to the mount, translated to this worker's paths, expanded for checks.
+// Response files (@FILE) of a job: confined to the mount, expanded once, handed to the compiler as a private copy.
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { errnoCode } from '../common/errno.js';
 import { isUnder, translateText } from '../common/mount-path.js';
-import { InvalidJobError } from './invalid-job-error.js';
+import { quoteResponseArg, splitResponseFile } from '../common/response-file-text.js';
+import { InvalidJobError, WorkerUnfitError } from './invalid-job-error.js';
 
 /** gcc reads response files inside response files; deeper than this is refused. */
 const MAX_DEPTH = 8;
 
 export interface ResponseFiles {
-  /** Every argument the compiler will see, response files expanded: what the policy checks. */
+  /** Every argument the compiler will see, response files expanded and translated: what the policy checks and the compiler gets. */
   readonly expanded: string[];
-  /** True if any argument was a readable response file. */
+  /** True if any argument was a response file. */
   readonly any: boolean;
-  /** Response files whose text needed translation: argument index → translated text. */
-  readonly copies: ReadonlyArray<{ readonly index: number; readonly text: string }>;
 }
 
 /**
- * Checks the response files of `argv` (already in this worker's paths), throwing
- * InvalidJobError for one that resolves outside the mount. One that does not exist
- * stays a plain argument, as gcc treats it. Writes nothing: see writeResponseCopies.
+ * Expands the response files of `argv` (already in this worker's paths) once, throwing
+ * InvalidJobError for one that resolves outside the mount or cannot be read. The compiler is
+ * then given a private copy of the expanded arguments (writePrivateResponseFile), so it never
+ * re-reads a file on the shared tree that could have changed since the check.
  */
 export function resolveResponseFiles(argv: readonly string[], cwd: string, mount: string, from: string): ResponseFiles {
   // Most command lines have none: nothing to read, check or copy.
-  if (!argv.some((a, i) => i > 0 && a.startsWith('@'))) return { expanded: [...argv], any: false, copies: [] };
+  if (!argv.some((a, i) => i > 0 && a.startsWith('@'))) return { expanded: [...argv], any: false };
   const realMount = realpathSync.native(mount);
-  const copies: Array<{ index: number; text: string }> = [];
-  const expanded: string[] = argv.length > 0 ? [argv[0] ?? ''] : [];
-  let any = false;
-  /** The translated text of response file `arg`, or undefined if it is not a readable one. */
-  const read = (arg: string, depth: number): string | undefined => {
+  /** The translated text of response file `arg`. */
+  const read = (arg: string, depth: number): string => {
     let real: string;
     try {
       real = realpathSync.native(path.resolve(cwd, arg.slice(1)));
-    } catch {
-      return undefined; // gcc treats an unreadable @file as a plain argument; so do we
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new WorkerUnfitError(`the response file ${arg} does not exist on this worker`);
+      throw new InvalidJobError(`the response file ${arg} cannot be read on this worker (${errnoCode(err) ?? String(err)})`);
     }
     if (!isUnder(real, realMount)) throw new InvalidJobError(`the response file ${arg} resolves to ${real}, outside the mount ${mount}`);
     if (depth >= MAX_DEPTH) throw new InvalidJobError(`the response file ${arg} nests response files deeper than ${MAX_DEPTH} levels`);
     try {
-      return readFileSync(real, 'utf8');
-    } catch {
-      return undefined;
+      return translateText(readFileSync(real, 'utf8'), from, mount);
+    } catch (err) {
+      throw new InvalidJobError(`the response file ${arg} cannot be read on this worker (${errnoCode(err) ?? String(err)})`);
     }
   };
-  const expand = (arg: string, depth: number): string[] => {
-    const text = arg.startsWith('@') ? read(arg, depth) : undefined;
-    if (text === undefined) return [arg];
-    any = true;
-    return splitResponseFile(translateText(text, from, mount)).flatMap((a) => expand(a, depth + 1));
-  };
-  for (let i = 1; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    expanded.push(...expand(arg, 0));
-    if (!arg.startsWith('@') || from === mount) continue;
-    const text = read(arg, 0);
-    const translated = text === undefined ? undefined : translateText(text, from, mount);
-    if (translated !== undefined && translated !== text) copies.push({ index: i, text: translated });
-  }
-  return { expanded, any, copies };
+  const expand = (arg: string, depth: number): string[] =>
+    arg.startsWith('@') ? splitResponseFile(read(arg, depth)).flatMap((a) => expand(a, depth + 1)) : [arg];
+  const expanded: string[] = [argv[0] ?? ''];
+  for (let i = 1; i < argv.length; i++) expanded.push(...expand(argv[i] ?? '', 0));
+  return { expanded, any: true };
 }
 
-/** Writes the translated copies and points `argv` at them; returns the files to delete after the run. */
-export function writeResponseCopies(argv: string[], files: ResponseFiles, attemptId: string): string[] {
-  const scratch: string[] = [];
-  for (const { index, text } of files.copies) {
-    const copy = path.join(os.tmpdir(), `distbuild-${attemptId}-${index}.rsp`);
-    writeFileSync(copy, text, { mode: 0o600 });
-    scratch.push(copy);
-    argv[index] = `@${copy}`;
-  }
-  return scratch;
-}
-
-/** Splits a response file as gcc does (libiberty's buildargv): white space, quotes, backslashes. */
-export function splitResponseFile(text: string): string[] {
-  const args: string[] = [];
-  let cur = '';
-  let inArg = false;
-  let quote: string | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] ?? '';
-    if (c === '\\' && i + 1 < text.length) {
-      cur += text[++i] ?? '';
-      inArg = true;
-    } else if (quote !== undefined) {
-      if (c === quote) quote = undefined;
-      else cur += c;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      inArg = true;
-    } else if (/\s/.test(c)) {
-      if (inArg) args.push(cur);
-      cur = '';
-      inArg = false;
-    } else {
-      cur += c;
-      inArg = true;
-    }
-  }
-  if (inArg) args.push(cur);
-  return args;
+/**
+ * Writes `args` into a new response file only this worker's user can read (O_EXCL: never through
+ * a planted symlink) and returns its path; the caller deletes it after the run.
+ */
+export function writePrivateResponseFile(args: readonly string[], attemptId: string): string {
+  const file = path.join(os.tmpdir(), `distbuild-${attemptId}.rsp`);
+  writeFileSync(file, args.map(quoteResponseArg).join('\n') + '\n', { mode: 0o600, flag: 'wx' });
+  return file;
 }

@@ -5,6 +5,7 @@ import type { ArgLimits } from '../common/job-limits.js';
 import { toMountRelative, translateText } from '../common/mount-path.js';
 import type { AttemptResult, Assignment, FailureKind, OutputFile } from '../protocol/messages.js';
 import type { JobPolicy } from './job-policy.js';
+import { WorkerUnfitError } from './invalid-job-error.js';
 import { InvalidJobError, prepareCommand, type PendingOutput, type PreparedCommand } from './prepare-command.js';
 import { freeMemoryBytes } from './capabilities.js';
 import type { Spawner } from './spawner.js';
@@ -66,6 +67,9 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
   } catch (err) {
     const none = (): void => undefined;
     if (err instanceof InvalidJobError) return settled(failed(assign, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', err.message), none);
+    if (err instanceof WorkerUnfitError) {
+      return settled(failed(assign, 'OUTCOME_FAILED', err.mountMissing ? 'FAILURE_KIND_MOUNT_MISSING' : 'FAILURE_KIND_WORKER_UNFIT', err.message), none);
+    }
     return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not prepare the command: ${err instanceof Error ? err.message : String(err)}`), none);
   }
   const cmd = prepared;
@@ -113,7 +117,7 @@ async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAtt
   const onCancel = (): void => kill.abort();
   options.signal.addEventListener('abort', onCancel, { once: true });
   if (options.signal.aborted) kill.abort();
-  const outcome = await options.spawner.run({ file: cmd.file, args: cmd.args, cwd: cmd.cwd, env: cmd.env }, options.maxOutputBytes, kill.signal);
+  const outcome = await options.spawner.run({ file: cmd.file, argv0: cmd.argv0, args: cmd.args, cwd: cmd.cwd, env: cmd.env }, options.maxOutputBytes, kill.signal);
   clearTimeout(timer);
   options.signal.removeEventListener('abort', onCancel);
   const durationMs = Math.round(performance.now() - started);
@@ -123,12 +127,12 @@ async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAtt
       `the command ran longer than the job timeout of ${assign.timeoutMs} ms and was killed with its process group (setting job_timeout / --job-timeout)`, durationMs);
   }
   if (options.signal.aborted) return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_CANCELLED', 'the attempt was cancelled', durationMs);
-  if (outcome.type === 'failed') return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not run ${cmd.file}: ${outcome.message}`, durationMs);
+  if (outcome.type === 'failed') return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not run ${cmd.argv0} (${cmd.file}): ${outcome.message}`, durationMs);
   const stderr = outcome.truncated
     ? Buffer.concat([outcome.stderr, Buffer.from(`\n[distbuild: output truncated: each of stdout and stderr is capped at ${options.maxOutputBytes} bytes]\n`)])
     : outcome.stderr;
   if (outcome.signal !== null) {
-    return { ...failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_KILLED', `${cmd.file} was killed by ${outcome.signal}`, durationMs), stderr };
+    return { ...failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_KILLED', `${cmd.argv0} was killed by ${outcome.signal}`, durationMs), stderr };
   }
   const exitCode = outcome.code ?? 1;
   // Success: the outputs wait under their temporary names for the server's commit.

@@ -6,6 +6,8 @@ export type SpawnRequest =
       readonly op: 'spawn';
       readonly id: number;
       readonly file: string;
+      /** argv[0] as the command sees it. */
+      readonly argv0: string;
       readonly args: readonly string[];
       readonly cwd: string;
       readonly env: Readonly<Record<string, string>>;
@@ -49,8 +51,8 @@ export function parseSpawnRequest(text: string): SpawnRequest | undefined {
   const v: unknown = JSON.parse(text);
   if (!isRecord(v) || typeof v.id !== 'number') return undefined;
   if (v.op === 'kill') return { op: 'kill', id: v.id };
-  if (v.op === 'spawn' && typeof v.file === 'string' && isStrings(v.args) && typeof v.cwd === 'string' && isEnv(v.env) && typeof v.cap === 'number') {
-    return { op: 'spawn', id: v.id, file: v.file, args: v.args, cwd: v.cwd, env: v.env, cap: v.cap };
+  if (v.op === 'spawn' && typeof v.file === 'string' && typeof v.argv0 === 'string' && isStrings(v.args) && typeof v.cwd === 'string' && isEnv(v.env) && typeof v.cap === 'number') {
+    return { op: 'spawn', id: v.id, file: v.file, argv0: v.argv0, args: v.args, cwd: v.cwd, env: v.env, cap: v.cap };
   }
   return undefined;
 }

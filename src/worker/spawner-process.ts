@@ -105,7 +105,7 @@ function start(r: Extract<SpawnRequest, { op: 'spawn' }>): void {
   };
   let child: ChildProcess;
   try {
-    child = spawn(r.file, [...r.args], { cwd: r.cwd, env: r.env, stdio: ['ignore', out.fd, err.fd], detached: true });
+    child = spawn(r.file, [...r.args], { argv0: r.argv0, cwd: r.cwd, env: r.env, stdio: ['ignore', out.fd, err.fd], detached: true });
   } catch (e) {
     // spawn refuses some arguments synchronously (a NUL byte in the environment…)
     release();

@@ -10,7 +10,10 @@ const PROCESS = fileURLToPath(new URL('./spawner-process.js', import.meta.url));
 
 /** A command to run: file, arguments, working directory and its whole environment. */
 export interface SpawnCommand {
+  /** The executable's path. */
   readonly file: string;
+  /** argv[0] as the command sees it. */
+  readonly argv0: string;
   readonly args: readonly string[];
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
@@ -115,7 +118,7 @@ export function createSpawner(logger: Logger): Spawner {
           },
         });
         signal.addEventListener('abort', onAbort, { once: true });
-        sendTo(proc, { op: 'spawn', id, file: cmd.file, args: cmd.args, cwd: cmd.cwd, env: cmd.env, cap });
+        sendTo(proc, { op: 'spawn', id, file: cmd.file, argv0: cmd.argv0, args: cmd.args, cwd: cmd.cwd, env: cmd.env, cap });
         if (signal.aborted) onAbort();
       });
     },

@@ -1,5 +1,5 @@
 // The launcher tests, run once with the native client (launcher.test.ts) and once with the Node launcher (launcher-node.test.ts).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,10 +25,10 @@ export async function launcherSuite(kind: LauncherKind): Promise<void> {
 
   // Through env(1), which drops the NODE_OPTIONS that tap's process tracking adds to every child it spawns:
   // a build's launchers run without it (and it would catch the signals a launcher dies of).
-  const launch = (mode: '--compiler' | '--linker', cmd: string[], opts: { cwd?: string; input?: string; extra?: string[] } = {}) =>
+  const launch = (mode: '--compiler' | '--linker', cmd: string[], opts: { cwd?: string; input?: string; extra?: string[]; env?: Record<string, string> } = {}) =>
     execa('env', ['-u', 'NODE_OPTIONS', exe, ...farm.launcherArgs(mount, opts.extra ?? [], kind).slice(1), mode, '--', ...cmd], {
       cwd: opts.cwd ?? work,
-      env: childEnv(),
+      env: { ...childEnv(), ...opts.env },
       extendEnv: false,
       reject: false,
       encoding: 'buffer',
@@ -93,6 +93,18 @@ export async function launcherSuite(kind: LauncherKind): Promise<void> {
     const out = await launch('--compiler', ['gcc', '-c', 'o.c', '-o', 'o.o'], { cwd: outside, extra: ['--verbose'] });
     t.equal(out.exitCode, 0);
     t.match(Buffer.from(out.stderr).toString(), /\[local: the working directory .* is outside the mount/);
+
+    // What a worker's flag policy would refuse builds here instead of failing there.
+    const unknown = await launch('--compiler', ['gcc', '-fno-such-option=1', '-c', 'ok.c', '-o', 'unknown.o'], { extra: ['--verbose'] });
+    t.equal(unknown.exitCode, 1, 'gcc itself refuses the option, here');
+    t.match(Buffer.from(unknown.stderr).toString(), /\[local: a worker would refuse it: the option "-fno-such-option=1" is not one this worker knows; if it is safe, add -fno-such-option to allow_flags\]/);
+    writeFileSync(path.join(work, 'plugin.rsp'), '-fplugin=/nonexistent/evil.so\n');
+    const plugin = await launch('--compiler', ['gcc', '-c', 'ok.c', '-o', 'plugin.o', '@plugin.rsp'], { extra: ['--verbose'] });
+    t.match(Buffer.from(plugin.stderr).toString(), /\[local: a worker would refuse it: the option "-fplugin=\/nonexistent\/evil\.so" loads code into the compiler; this worker does not allow -fplugin \(setting allow_flags\)\]/);
+    const depEnv = await launch('--compiler', ['gcc', '-c', 'ok.c', '-o', 'depenv.o'], { extra: ['--verbose'], env: { DEPENDENCIES_OUTPUT: 'depenv.d' } });
+    t.equal(depEnv.exitCode, 0);
+    t.match(Buffer.from(depEnv.stderr).toString(), /\[local: DEPENDENCIES_OUTPUT is set: gcc would write the dependency file it names, which the farm does not confine\]/);
+    t.ok(existsSync(path.join(work, 'depenv.d')), 'gcc wrote the dependency file it was asked for, here');
     if (t.passing() === false) t.comment(farmLogs(farm));
   });
 

@@ -1,0 +1,49 @@
+// Where a path a command writes really lands: symlinks followed before each `..`, as the kernel does.
+import { lstatSync, realpathSync } from 'node:fs';
+import { errnoCode } from '../common/errno.js';
+import { isUnder } from '../common/mount-path.js';
+
+export type ConfinedPath =
+  /** The real path it lands at, inside the mount (its directory fully resolved; the file may not exist yet). */
+  | { readonly type: 'inside'; readonly real: string; readonly realDir: string; readonly base: string }
+  | { readonly type: 'outside'; readonly real: string }
+  /** Its directory is not there (yet: NFS shows other hosts' new directories late). */
+  | { readonly type: 'missing-dir' }
+  | { readonly type: 'invalid'; readonly why: string };
+
+/**
+ * Resolves `written` (absolute, or relative to `realCwd`) without normalising its text first:
+ * `out/../../x.o` with `out` a symlink is resolved through `out`'s target, as the compiler's
+ * open(2) would. A final component that is a symlink is followed too (or refused when dangling),
+ * since a tool that writes in place opens through it.
+ */
+export function confinedPath(written: string, realCwd: string, realMount: string): ConfinedPath {
+  const abs = written.startsWith('/') ? written : `${realCwd}/${written}`;
+  const slash = abs.lastIndexOf('/');
+  const base = abs.slice(slash + 1);
+  const existing = realpathOrUndefined(abs);
+  if (existing !== undefined) {
+    const cut = existing.lastIndexOf('/');
+    return judge(existing, existing.slice(0, cut) || '/', existing.slice(cut + 1), realMount);
+  }
+  if (base === '' || base === '.' || base === '..') return { type: 'invalid', why: 'does not name a file' };
+  if (lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() === true) return { type: 'invalid', why: 'is a symlink to a file that does not exist' };
+  const realDir = realpathOrUndefined(abs.slice(0, slash) || '/');
+  if (realDir === undefined) return { type: 'missing-dir' };
+  return judge(realDir === '/' ? `/${base}` : `${realDir}/${base}`, realDir, base, realMount);
+}
+
+function judge(real: string, realDir: string, base: string, realMount: string): ConfinedPath {
+  return isUnder(real, realMount) && real !== realMount ? { type: 'inside', real, realDir, base } : { type: 'outside', real };
+}
+
+function realpathOrUndefined(p: string): string | undefined {
+  try {
+    return realpathSync.native(p);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === undefined) throw err;
+    return undefined; // ELOOP, EACCES…: treated as not there; the caller refuses what it cannot resolve
+  }
+}

@@ -1,0 +1,60 @@
+// Workers that cannot run a job (mount not mounted, compiler not installed) fail their attempts, never the build.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { farmLogs, launcherExe, startFarm } from './helpers/farm.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'distbuild-unfit-'));
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+const mount = path.join(tmp, 'mount');
+const work = path.join(mount, 'w');
+const local = path.join(tmp, 'local');
+/** What w-unmounted has where the shared filesystem should be: an empty directory, as an unmounted mount point is. */
+const unmounted = path.join(tmp, 'not-mounted');
+mkdirSync(work, { recursive: true });
+mkdirSync(local);
+mkdirSync(unmounted);
+const FILES = Array.from({ length: 12 }, (_, i) => `u${i}.c`);
+for (const [i, f] of FILES.entries()) {
+  const text = `int f${i}(int x) { return x * ${i + 1}; }\n`;
+  writeFileSync(path.join(work, f), text);
+  writeFileSync(path.join(local, f), text);
+}
+
+t.test('jobs refused by an unmounted worker and one without gcc build on the healthy worker', async (t) => {
+  const farm = await startFarm({
+    workers: [
+      { name: 'w-unmounted', mount: unmounted },
+      // Its PATH has no gcc: the job's "gcc" is not installed there.
+      { name: 'w-nogcc', mount, env: { PATH: '/nonexistent' } },
+      { name: 'w-healthy', mount },
+    ],
+  });
+  t.teardown(() => farm.stop());
+  const results = await Promise.all(
+    FILES.map((f) =>
+      execa(launcherExe(), [...farm.launcherArgs(mount).slice(1), '--verbose', '--no-fallback', '--compiler', '--', 'gcc', '-O2', '-c', f, '-o', f.replace(/\.c$/, '.o')], {
+        cwd: work,
+        reject: false,
+      }),
+    ),
+  );
+  for (const [i, r] of results.entries()) {
+    const f = FILES[i] ?? '';
+    t.equal(r.exitCode, 0, `${f} built (${r.stderr.trim()})`);
+    t.match(r.stderr, /\[remote w-healthy /, `${f} ran on the healthy worker`);
+    await execa('gcc', ['-O2', '-c', f, '-o', f.replace(/\.c$/, '.o')], { cwd: local });
+    const o = f.replace(/\.c$/, '.o');
+    t.ok(readFileSync(path.join(work, o)).equals(readFileSync(path.join(local, o))), `${o} is byte-identical to a local build`);
+  }
+  const s = await farm.status();
+  const byName = new Map(s.workers.map((w) => [w.name, w]));
+  t.equal(byName.get('w-healthy')?.circuit, 'closed');
+  const unmountedFailures = byName.get('w-unmounted')?.failed ?? 0;
+  t.comment(`attempts failed: w-unmounted ${unmountedFailures}, w-nogcc ${byName.get('w-nogcc')?.failed ?? 0}, retries ${s.totals.retries}`);
+  t.equal(byName.get('w-nogcc')?.failed, 0, 'a worker without the compiler is not held at fault: the job may simply need another');
+  t.ok(s.totals.retries >= 1, 'attempts on the unfit workers were retried elsewhere');
+  if (t.passing() === false) t.comment(farmLogs(farm));
+});

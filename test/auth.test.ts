@@ -82,3 +82,31 @@ t.test('the server refuses a non-loopback address without a token unless --insec
   t.teardown(() => insecure.kill('SIGKILL'));
   t.match(await waitForLine(insecure, /WITHOUT authentication/, 'the insecure server'), /--insecure/);
 });
+
+t.test('roles: with worker tokens, a client token cannot register a worker and a worker token cannot submit', async (t) => {
+  const WORKER_TOKEN = 'worker-only secret';
+  const roles = await startFarm({ workers: [], env: { DISTBUILD_TOKEN: TOKEN, DISTBUILD_WORKER_TOKEN: WORKER_TOKEN } });
+  t.teardown(() => roles.stop());
+  const worker = await roles.startWorker({ name: 'real', mount });
+  t.ok(worker.pid, 'a worker holding the worker token registers');
+  // The same worker program, holding only the client token.
+  const clientAsWorker = spawn(process.execPath, [BIN, '--worker', `--server-addr=${roles.addr}`, `--fs-mount=${mount}`, '--name=impostor', '--allow-root'], {
+    env: { ...process.env, DISTBUILD_TOKEN: TOKEN, DISTBUILD_WORKER_TOKEN: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => clientAsWorker.kill('SIGKILL'));
+  t.match(await waitForLine(clientAsWorker, /PERMISSION_DENIED/, 'the impostor worker'), /a client's token cannot register a worker: give workers a worker token \(setting worker_token \/ worker_token_file\)/);
+  t.same((await roles.status()).workers.map((w) => w.name), ['real'], 'only the worker with the worker token is registered');
+  const asClient = await execa(process.execPath, [BIN, '--status', `--server-addr=${roles.addr}`], { env: { ...process.env, DISTBUILD_TOKEN: WORKER_TOKEN }, reject: false });
+  t.equal(asClient.exitCode, 1);
+  t.match(asClient.stderr, /PERMISSION_DENIED: a worker token cannot be used as a client's/);
+  const launched = await execa(launcherExe(), ['--compiler', `--server-addr=${roles.addr}`, `--fs-mount=${mount}`, `--agent-socket=${path.join(mount, 'roles', 'agent.sock')}`, '--verbose',
+    '--', FAKE_CC, '0', '-c', 'a.c', '-o', 'roles.o'], { cwd: work, env: { ...process.env, DISTBUILD_TOKEN: TOKEN }, reject: false });
+  t.equal(launched.exitCode, 0, 'clients build with the client token');
+  t.match(launched.stderr, /\[remote real /);
+  try {
+    process.kill(Number(readFileSync(path.join(mount, 'roles', 'agent.pid'), 'utf8')), 'SIGTERM');
+  } catch (err) {
+    t.comment(`no agent to stop: ${String(err)}`);
+  }
+});

@@ -27,8 +27,8 @@ t.test('flags beat env, env beats the file, the file beats defaults', async (t) 
 
 t.test('without server_addr, clients look for the server and then try 127.0.0.1:50051', async (t) => {
   const logger = createLogger({ level: 'error', role: 'test' });
-  t.equal(await findServer({ serverAddr: 'set:1', mdns: true, discoveryTimeoutMs: 100 }, logger), 'set:1', 'a set address is used as it is');
-  t.equal(await findServer({ serverAddr: undefined, mdns: false, discoveryTimeoutMs: 100 }, logger), '127.0.0.1:50051', 'mdns = false: straight to the default');
+  t.equal(await findServer({ serverAddr: 'set:1', mdns: true, discoveryTimeoutMs: 100, sendsToken: false, tlsCa: undefined }, logger), 'set:1', 'a set address is used as it is');
+  t.equal(await findServer({ serverAddr: undefined, mdns: false, discoveryTimeoutMs: 100, sendsToken: false, tlsCa: undefined }, logger), '127.0.0.1:50051', 'mdns = false: straight to the default');
   const s = resolveSettings([envSource({ DISTBUILD_MDNS: 'off', DISTBUILD_DISCOVERY_TIMEOUT: '300ms' })], {});
   t.equal(s.mdns, false);
   t.equal(s.discoveryTimeoutMs, 300);

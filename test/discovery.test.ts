@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { BIN, waitForLine } from './helpers/farm.js';
+import { BIN, clientTlsEnv, serverTlsEnv, waitForLine } from './helpers/farm.js';
 
 const ip = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8' });
 
@@ -49,9 +49,13 @@ t.test('a worker and --status started without server_addr find the server on the
   const config = path.join(dir, 'empty.toml');
   writeFileSync(config, '# nothing: the server is found by mDNS\n');
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('_TAPJS') && !k.startsWith('DISTBUILD_')));
-  const token = { ...env, DISTBUILD_TOKEN: 'lan secret' };
-  const inNs = (ns: string, args: string[]): ChildProcess => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args, `--config=${config}`], { stdio: ['ignore', 'pipe', 'pipe'], env: token });
+  // A token is sent only to a server that proves itself: the farm serves TLS, its certificate names its LAN address.
+  const certs = path.join(dir, 'certs');
+  await execa(process.execPath, [BIN, '--gen-certs', certs, `--gen-certs-san=${hosts.server.addr}`]);
+  const plainToken = { ...env, DISTBUILD_TOKEN: 'lan secret' };
+  const token = { ...plainToken, ...clientTlsEnv(certs) };
+  const inNs = (ns: string, args: string[], childEnv = token): ChildProcess => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args, `--config=${config}`], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
     started.push(child);
     return child;
   };
@@ -63,7 +67,7 @@ t.test('a worker and --status started without server_addr find the server on the
     child.stderr?.on('data', (c: Buffer) => lines.push(c.toString()));
   };
 
-  const server = inNs(hosts.server.ns, ['--server', `--listen=${hosts.server.addr}:0`, '--log-level=debug']);
+  const server = inNs(hosts.server.ns, ['--server', `--listen=${hosts.server.addr}:0`, '--log-level=debug'], { ...plainToken, ...serverTlsEnv(certs) });
   record('server', server);
   const announced = waitForLine(server, /announced on the LAN by mDNS/, 'the server');
   const port = Number(/:(\d+)$/.exec(await waitForLine(server, /^distbuild server listening on /, 'the server'))?.[1]);
@@ -101,6 +105,14 @@ t.test('a worker and --status started without server_addr find the server on the
     '--discovery-timeout=10s', '--no-fallback', '--verbose', '--compiler', '--', 'gcc', '-c', 'a.c', '-o', 'a.o'], { cwd: work, env: token, reject: false });
   t.equal(launched.exitCode, 0, `the launcher's job succeeded: ${launched.stderr}`);
   t.match(launched.stderr, /\[remote lan-worker [\d.]+s\] a\.c/, 'and ran on the worker its agent found by mDNS');
+
+  const untrusted = await execa('ip', ['netns', 'exec', hosts.worker.ns, process.execPath, BIN, '--status', `--config=${config}`, '--discovery-timeout=10s', '--connect-timeout=300ms'], {
+    env: plainToken,
+    reject: false,
+  });
+  t.equal(untrusted.exitCode, 1, 'a client with a token but no tls_ca does not use a server it cannot authenticate');
+  t.match(untrusted.stderr, /not searching the LAN \(mDNS\) for a server: this client holds a token, which would go to whichever host answers first/);
+  t.match(untrusted.stderr, /cannot connect to the server 127\.0\.0\.1:50051/, 'it tries the default address instead');
 
   const off = await nsStatus(['--no-mdns', '--connect-timeout=300ms']);
   t.equal(off.exitCode, 1, 'with mdns = false nothing is looked up');

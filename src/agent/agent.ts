@@ -59,15 +59,16 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     }
   };
 
-  /** Where jobs without a server_addr go: looked up once (mDNS), then kept for the agent's life. */
-  let discovered: Promise<string> | undefined;
+  /** Where jobs without a server_addr go: looked up once (mDNS) per kind of client (token or not, tls_ca), then kept for the agent's life. */
+  const discovered = new Map<string, Promise<string>>();
   /** One submitter (one stream) per server and the settings that shape its channel and batches. */
   async function submitterFor(call: LauncherCall): Promise<Submitter> {
     const { settings } = call;
-    const serverAddr = settings.serverAddr ?? (await (discovered ??= findServer(
-      { serverAddr: undefined, mdns: settings.mdns, discoveryTimeoutMs: settings.discoveryTimeoutMs },
-      logger,
-    )));
+    const lookup = { serverAddr: undefined, mdns: settings.mdns, discoveryTimeoutMs: settings.discoveryTimeoutMs, sendsToken: call.token !== undefined, tlsCa: settings.tls.ca };
+    const lookupKey = JSON.stringify(lookup);
+    let found = discovered.get(lookupKey);
+    if (found === undefined) discovered.set(lookupKey, (found = findServer(lookup, logger)));
+    const serverAddr = settings.serverAddr ?? (await found);
     const submitterOptions = {
       serverAddr,
       connectTimeoutMs: settings.connectTimeoutMs,

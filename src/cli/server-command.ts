@@ -23,6 +23,7 @@ export async function serverCommand(settings: Settings, reload?: () => Promise<S
       httpPort: settings.httpPort,
       httpHost: settings.httpHost,
       tokens: settings.tokens,
+      workerTokens: settings.workerTokens,
       insecure: settings.insecure,
       tls: settings.tls,
       maxMessageBytes: settings.maxMessageBytes,
@@ -52,6 +53,7 @@ export async function serverCommand(settings: Settings, reload?: () => Promise<S
   const running = server;
   const watcher = reload === undefined ? undefined : watchConfig(settings, reload, logger, (next) => {
     running.setTokens(next.tokens);
+    running.setWorkerTokens(next.workerTokens);
     logger.level = next.logLevel;
   });
   let off = (): void => undefined;

@@ -24,7 +24,7 @@ export async function fetchStatus(serverAddr: string, connectTimeoutMs: number, 
 }
 
 export async function statusCommand(settings: Settings): Promise<number> {
-  const serverAddr = await findServer(settings, createLogger({ level: settings.logLevel === 'debug' ? 'debug' : 'warn', role: 'status' }));
+  const serverAddr = await findServer({ ...settings, sendsToken: settings.tokens[0] !== undefined, tlsCa: settings.tls.ca }, createLogger({ level: settings.logLevel === 'debug' ? 'debug' : 'warn', role: 'status' }));
   if (settings.watch) return watchStatus(settings, serverAddr);
   let status: StatusReply;
   try {

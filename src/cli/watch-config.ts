@@ -1,4 +1,4 @@
-// Hot reload: watches the TOML config files (and token_file) with chokidar and applies the settings that can change live.
+// Hot reload: watches the TOML config files (and token_file, worker_token_file) with chokidar and applies the settings that can change live.
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from '../common/logger.js';
 import { defaultConfigPaths } from '../config/resolve-settings.js';
@@ -12,6 +12,7 @@ import type { Settings } from '../config/settings.js';
 export function watchConfig(settings: Settings, reload: () => Promise<Settings>, logger: Logger, apply: (next: Settings) => void): FSWatcher {
   const files = settings.config !== undefined ? [settings.config] : defaultConfigPaths(process.env);
   if (settings.tokenFile !== undefined) files.push(settings.tokenFile);
+  if (settings.workerTokenFile !== undefined) files.push(settings.workerTokenFile);
   const watcher = chokidar.watch(files, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
   let timer: NodeJS.Timeout | undefined;
   watcher.on('all', () => {

@@ -34,12 +34,12 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
   if (http !== undefined) process.stdout.write(`distbuild worker metrics on http://${settings.httpHost}:${http.port}/metrics\n`);
   const worker = startWorker({
     metrics,
-    token: settings.tokens[0],
+    token: settings.workerTokens[0] ?? settings.tokens[0],
     maxOutputBytes: settings.maxOutputBytes,
     argLimits: { maxJobArgs: settings.maxJobArgs, maxArgBytes: settings.maxArgBytes },
     channel: serverChannelOptions(settings),
     policy: policyOf(settings, logger),
-    findServer: () => findServer(settings, logger),
+    findServer: () => findServer({ ...settings, sendsToken: (settings.workerTokens[0] ?? settings.tokens[0]) !== undefined, tlsCa: settings.tls.ca }, logger),
     mount: settings.fsMount,
     name: settings.name,
     maxJobs: settings.maxJobs,

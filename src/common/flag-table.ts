@@ -53,7 +53,7 @@ const DRIVER_SPECS: Spec[] = [
   { name: '-mthread-model', form: 'separate', effect: 'safe', check: noSlash },
   { name: '-meabi', form: 'separate', effect: 'safe', check: noSlash },
   ...specs('separate', 'reads', ['-filelist', '-force_load']),
-  ...specs('flag', 'unknown', ['-frewrite-map-file']),
+  ...specs('flag', 'unknown', ['-frewrite-map-file', '-fintrinsic-modules-path']),
   { name: '-l', form: 'both', effect: 'safe', check: libraryName },
   { name: '-z', form: 'both', effect: 'safe', check: ldShort('z') },
   ...specs('separate', 'safe', ['-u', '-e', '-dumpbase-ext', '-framework']),

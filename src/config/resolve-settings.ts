@@ -120,6 +120,8 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     token,
     tokens: secrets ? readTokens(token, tokenFile) : [],
     tokenFile,
+    workerTokens: secrets ? readTokens(r.optionalString('workerToken'), r.optionalString('workerTokenFile'), 'workerTokenFile') : [],
+    workerTokenFile: r.optionalString('workerTokenFile'),
     insecure: r.boolean('insecure'),
     tls: { cert: r.optionalString('tlsCert'), key: r.optionalString('tlsKey'), ca: r.optionalString('tlsCa') },
     maxMessageBytes: r.integer('maxMessageBytes'),
@@ -141,23 +143,25 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
 }
 
 /** The token setting plus every non-empty line of the token file's text. */
-export function parseTokens(token: string | undefined, file: string, text: string): string[] {
+export function parseTokens(token: string | undefined, file: string, text: string, key: 'tokenFile' | 'workerTokenFile' = 'tokenFile'): string[] {
   const tokens = token !== undefined ? [token] : [];
   for (const line of text.split('\n')) if (line.trim() !== '' && !line.trim().startsWith('#')) tokens.push(line.trim());
-  if (tokens.length === 0) throw new ConfigError(`token_file ${file} holds no token`, 'tokenFile');
+  if (tokens.length === 0) throw new ConfigError(`${settingName(key)} ${file} holds no token`, key);
   return tokens;
 }
 
+const settingName = (key: 'tokenFile' | 'workerTokenFile'): string => (key === 'tokenFile' ? 'token_file' : 'worker_token_file');
+
 /** The token setting plus every non-empty line of the token file. */
-function readTokens(token: string | undefined, file: string | undefined): string[] {
+function readTokens(token: string | undefined, file: string | undefined, key: 'tokenFile' | 'workerTokenFile' = 'tokenFile'): string[] {
   if (file === undefined) return token !== undefined ? [token] : [];
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read token_file ${file}: ${err instanceof Error ? err.message : String(err)}`, 'tokenFile');
+    throw new ConfigError(`cannot read ${settingName(key)} ${file}: ${err instanceof Error ? err.message : String(err)}`, key);
   }
-  return parseTokens(token, file, text);
+  return parseTokens(token, file, text, key);
 }
 
 function suggest(name: string): string {

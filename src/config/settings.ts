@@ -45,6 +45,10 @@ export interface Settings {
   readonly tokens: readonly string[];
   /** The token_file setting, watched for rotation by a running server. */
   readonly tokenFile: string | undefined;
+  /** Tokens from `worker_token` and `worker_token_file`: workers send the first; the server, with any, takes only these for Work. */
+  readonly workerTokens: readonly string[];
+  /** The worker_token_file setting, watched like token_file. */
+  readonly workerTokenFile: string | undefined;
   readonly insecure: boolean;
   /** TLS files (paths), each undefined unless set. */
   readonly tls: TlsFiles;

@@ -7,6 +7,15 @@ export interface ServerLookup {
   readonly serverAddr: string | undefined;
   readonly mdns: boolean;
   readonly discoveryTimeoutMs: number;
+  /** This client sends a token: then only a server that proves itself (TLS verified against tls_ca) may be found. */
+  readonly sendsToken: boolean;
+  readonly tlsCa: string | undefined;
+}
+
+/** Why this client must not search the LAN, or undefined: a token never goes to a host that merely answered mDNS. */
+export function discoveryRefusal(lookup: ServerLookup): string | undefined {
+  if (!lookup.sendsToken || lookup.tlsCa !== undefined) return undefined;
+  return `not searching the LAN (mDNS) for a server: this client holds a token, which would go to whichever host answers first. Set server_addr, or tls_ca so that the server must prove itself; trying ${DEFAULT_SERVER_ADDR}`;
 }
 
 /** HOST:PORT of the first server that answers within `timeoutMs`, or undefined. */
@@ -38,6 +47,11 @@ export async function browseForServer(timeoutMs: number, logger: Logger): Promis
 export async function findServer(lookup: ServerLookup, logger: Logger): Promise<string> {
   if (lookup.serverAddr !== undefined) return lookup.serverAddr;
   if (!lookup.mdns) return DEFAULT_SERVER_ADDR;
+  const refusal = discoveryRefusal(lookup);
+  if (refusal !== undefined) {
+    logger.warn(refusal);
+    return DEFAULT_SERVER_ADDR;
+  }
   const found = await browseForServer(lookup.discoveryTimeoutMs, logger);
   if (found !== undefined) return found;
   logger.info(`no server answered on the LAN (mDNS) within ${lookup.discoveryTimeoutMs} ms (setting discovery_timeout); trying ${DEFAULT_SERVER_ADDR}. Set server_addr to skip the search`);

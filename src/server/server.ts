@@ -31,6 +31,8 @@ export interface ServerOptions {
   readonly httpHost?: string;
   /** Tokens a client must send with every RPC; empty: no authentication (loopback or --insecure only). */
   readonly tokens?: readonly string[];
+  /** Tokens only workers hold: with any, worker registration takes only these (see auth-middleware.ts). */
+  readonly workerTokens?: readonly string[];
   readonly insecure?: boolean;
   /** tls_cert/tls_key: serve TLS; with tls_ca, require client certificates signed by it. */
   readonly tls?: TlsFiles;
@@ -57,11 +59,14 @@ export interface DistbuildServer {
   stop(): void;
   /** Replaces the accepted tokens (hot reload); refuses an empty list where the listen address needs one. */
   setTokens(next: readonly string[]): void;
+  /** Replaces the accepted worker tokens (hot reload). */
+  setWorkerTokens(next: readonly string[]): void;
 }
 
 export async function startServer(options: ServerOptions): Promise<DistbuildServer> {
   const { logger } = options;
   let tokens = options.tokens ?? [];
+  let workerTokens = options.workerTokens ?? [];
   const tls = serverTls(options.tls ?? { cert: undefined, key: undefined, ca: undefined });
   // Off loopback, a client must prove itself: by a token or by a certificate of tls_ca (mTLS).
   if (tokens.length === 0 && !tls.mutual && !isLoopbackListen(options.listen)) {
@@ -107,7 +112,10 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
     'grpc.max_receive_message_length': options.maxMessageBytes ?? 16 * 1024 * 1024,
   });
   // Every RPC passes the auth middleware: with tokens set (now or after a reload) it needs one, except the health service.
-  const grpcServer = baseServer.use(createAuthMiddleware(() => tokens));
+  const grpcServer = baseServer.use(createAuthMiddleware(() => tokens, () => workerTokens));
+  if (tokens.length > 0 && workerTokens.length === 0) {
+    logger.info('workers and clients share the token: any client can register a worker; set worker_token_file to give workers their own');
+  }
   grpcServer.add(
     schedulerDefinition(),
     createSchedulerHandlers({
@@ -128,7 +136,7 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
   const http = options.httpPort === undefined ? undefined : await serveMetrics(metrics.registry, options.httpHost ?? '127.0.0.1', options.httpPort, dashboard.handle);
   const sweeper = setInterval(() => scheduler.sweep(Date.now()), Math.min(1000, Math.max(50, options.leaseMs / 4)));
   sweeper.unref();
-  const security = [tls.mutual ? 'mTLS' : tls.tls ? 'TLS' : 'plain text', ...(tokens.length > 0 ? ['token'] : [])].join(' + ');
+  const security = [tls.mutual ? 'mTLS' : tls.tls ? 'TLS' : 'plain text', ...(tokens.length > 0 ? ['token'] : []), ...(workerTokens.length > 0 ? ['worker token'] : [])].join(' + ');
   logger.info(`listening (${security}) on ${options.listen.replace(/:0$/, '')}${options.listen.endsWith(':0') ? `:${port}` : ''}`);
 
   const stop = (): void => {
@@ -162,6 +170,10 @@ export async function startServer(options: ServerOptions): Promise<DistbuildServ
       }
       if (next.length !== tokens.length || next.some((t, i) => t !== tokens[i])) logger.info(`token list reloaded: ${next.length} token(s) accepted`);
       tokens = [...next];
+    },
+    setWorkerTokens(next) {
+      if (next.length !== workerTokens.length || next.some((t, i) => t !== workerTokens[i])) logger.info(`worker token list reloaded: ${next.length} token(s) accepted`);
+      workerTokens = [...next];
     },
   };
 }

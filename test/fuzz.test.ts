@@ -40,7 +40,7 @@ const toServer = {
     REGISTER,
     { msg: 'result', result: {
       attemptId: 'a1', jobId: 'fuzz-1', outcome: 'OUTCOME_COMPLETED', exitCode: 0, stdout: Buffer.from('x'), stderr: Buffer.from('y'), durationMs: 5,
-      outputs: [{ path: 'w/sub/a.o', sizeBytes: 10 }], failure: 'FAILURE_KIND_UNSPECIFIED', message: '', outputTruncated: false, memoryFreeBytes: 1, staged: true } },
+      outputs: [{ path: 'w/sub/a.o', sizeBytes: 10, mtimeMs: 0 }], failure: 'FAILURE_KIND_UNSPECIFIED', message: '', outputTruncated: false, memoryFreeBytes: 1, staged: true } },
     { msg: 'renew', renew: { attemptIds: ['a1', 'a2'] } },
     { msg: 'dirs', dirs: { full: true, dirs: ['w', 'w/sub'], removed: ['x'] } },
     { msg: 'update', update: { state: 'WORKER_STATE_DRAINING', maxJobs: 3 } },

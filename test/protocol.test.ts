@@ -32,7 +32,7 @@ t.test('results keep stdout and stderr bytes exactly', async (t) => {
   const bytes = Uint8Array.from([0, 255, 10, 13, 0xc3, 0x28]);
   const r: JobResult = {
     jobId: 'j1', outcome: 'OUTCOME_COMPLETED', exitCode: 1, stdout: bytes, stderr: Buffer.from('err\n'), durationMs: 12,
-    worker: 'w1', outputs: [{ path: 'a.o', sizeBytes: 2 ** 40 }], failure: 'FAILURE_KIND_UNSPECIFIED', message: '',
+    worker: 'w1', outputs: [{ path: 'a.o', sizeBytes: 2 ** 40, mtimeMs: 1764547200123.4567 }], failure: 'FAILURE_KIND_UNSPECIFIED', message: '',
     attempts: [{ worker: 'w2', failure: 'FAILURE_KIND_WORKER_LOST', message: 'gone' }], queuedMs: 3, outputTruncated: false,
   };
   const back = roundTrip('JobResult', r);

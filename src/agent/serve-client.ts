@@ -158,7 +158,7 @@ async function handle(request: ClientRequest, conn: net.Socket, ctx: ClientConte
       const frames = [...outputFrames(FRAME.STDOUT, result.stdout), ...outputFrames(FRAME.STDERR, result.stderr)];
       if (result.exitCode === 0) {
         const missing = await waitForOutputs(
-          result.outputs.map((o) => ({ path: path.join(plan.mount, o.path), sizeBytes: o.sizeBytes })),
+          result.outputs.map((o) => ({ path: path.join(plan.mount, o.path), sizeBytes: o.sizeBytes, mtimeMs: o.mtimeMs })),
           settings.outputWaitTimeoutMs,
           signal,
         );

@@ -47,6 +47,8 @@ const INCLUDE_FLAGS = ['-isystem', '-iquote', '-idirafter', '-I'];
 const LEAKY_PREFIXES = [
   '-gsplit-dwarf', '-save-temps', '-ftest-coverage', '--coverage', '-fprofile-arcs', '-fstack-usage',
   '-fdump-', '-fcallgraph-info', '-frecord-gcc-switches', '-aux-info', '-dumpbase', '-dumpdir', '-fopt-info',
+  // Profiles are named after the object: -fprofile-use looks for <object>.gcda, -fprofile-generate records it.
+  '-fprofile-generate', '-fprofile-use', '-fbranch-probabilities', '-fauto-profile',
 ];
 
 /** ar and ranlib: archives are written by the tool to a temporary file and renamed. */

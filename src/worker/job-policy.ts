@@ -1,5 +1,6 @@
 // What a worker agrees to run: allowlisted executables by their checked real path, known flags, writes inside its mount.
 import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { errnoCode } from '../common/errno.js';
 import { checkFlags } from '../common/flag-policy.js';
 import { isUnder } from '../common/mount-path.js';
@@ -74,7 +75,7 @@ export type PolicyVerdict =
   | {
       readonly type: 'ok';
       readonly executable: string;
-      /** Each output as written → the real path it lands at, resolved once here. */
+      /** Each output as written → where it really lands (resolved once here), as a path under the mount setting. */
       readonly realPaths: ReadonlyMap<string, string>;
     }
   | { readonly type: 'refused'; readonly reason: string }
@@ -114,7 +115,8 @@ export function checkJob(argv: readonly string[], cwd: string, mount: string, ou
     if (where.type === 'outside') return refused(`the output ${written} resolves to ${where.real}, outside the mount ${mount}`);
     if (where.type === 'missing-dir') return unfit(`the output ${written} is in a directory that does not exist on this worker`);
     if (where.type === 'invalid') return refused(`the output ${written} ${where.why}`);
-    realPaths.set(written, where.real);
+    // Spelled under the mount as configured (which may itself be a symlink), so it maps to the client's paths.
+    realPaths.set(written, where.real === realMount ? mount : path.join(mount, where.real.slice(realMount.length)));
   }
   return { type: 'ok', executable: real, realPaths };
 }

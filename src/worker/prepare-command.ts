@@ -119,12 +119,38 @@ function safeArgv0(name: string, executable: string, cwd: string, mount: string)
 }
 
 /**
+ * Outputs of a command whose flags derive other files' names (or recorded text) from the -o
+ * name: -o stays, written in place, but each output is still reported (so the client waits
+ * for it), and a depfile named by -MF is still staged, since nothing is derived from its name.
+ */
+function leakyOutputs(argv: string[], cl: CommandLine, cwd: string, attemptId: string, realOf: (p: string) => string | undefined): PendingOutput[] {
+  const finalOf = (p: string): string => realOf(p) ?? path.resolve(cwd, p);
+  const outputs: PendingOutput[] = [];
+  for (const o of cl.outputs) {
+    const final = finalOf(o.path);
+    if (o.role !== 'depfile' || o.inPlace === true) {
+      outputs.push({ temp: final, final, role: o.role });
+      continue;
+    }
+    const temp = path.join(path.dirname(final), `.${path.basename(final)}.distbuild-${attemptId.slice(0, 8)}.tmp`);
+    argv[o.index] = o.prefix + temp + o.suffix;
+    outputs.push({ temp, final, role: o.role });
+  }
+  const output = cl.outputs.find((o) => o.role === 'output');
+  if (output !== undefined && cl.mode === 'compile' && cl.depfileImplicit) {
+    const dep = finalOf(output.path).replace(/\.[^./]*$/, '') + '.d';
+    outputs.push({ temp: dep, final: dep, role: 'depfile' });
+  }
+  return outputs;
+}
+
+/**
  * Points each output at a temporary name in its real directory (resolved by the policy, so a
  * symlink swapped after the check does not move it), renamed into place on success.
  */
 function stageOutputs(argv: string[], cl: CommandLine, cwd: string, attemptId: string, realOf: (p: string) => string | undefined): PendingOutput[] {
   const outputs: PendingOutput[] = [];
-  if (cl.outputNameLeaks) return outputs;
+  if (cl.outputNameLeaks) return leakyOutputs(argv, cl, cwd, attemptId, realOf);
   const tag = attemptId.slice(0, 8);
   const tempName = (base: string): string => `.${base}.distbuild-${tag}.tmp`;
   const finalOf = (p: string): string => realOf(p) ?? path.resolve(cwd, p);

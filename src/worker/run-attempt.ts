@@ -167,18 +167,19 @@ function publish(pending: readonly PendingOutput[], mount: string, clientMount: 
   const out: OutputFile[] = [];
   for (const o of pending) {
     // Not every listed output is always written (e.g. a map the linker skipped).
-    let size = statSync(o.temp, { throwIfNoEntry: false })?.size;
-    if (size === undefined) continue;
+    let st = statSync(o.temp, { throwIfNoEntry: false });
+    if (st === undefined) continue;
     if (o.role === 'depfile' && mount !== clientMount) {
       const text = readFileSync(o.temp, 'utf8');
       const back = translateText(text, mount, clientMount);
       if (back !== text) {
         writeFileSync(o.temp, back);
-        size = Buffer.byteLength(back);
+        st = statSync(o.temp);
       }
     }
+    // A rename keeps the file's mtime: the client checks size and mtime against what it sees.
     if (o.temp !== o.final) renameSync(o.temp, o.final);
-    out.push({ path: toMountRelative(o.final, mount) ?? o.final, sizeBytes: size });
+    out.push({ path: toMountRelative(o.final, mount) ?? o.final, sizeBytes: st.size, mtimeMs: st.mtimeMs });
   }
   return out;
 }

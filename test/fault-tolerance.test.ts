@@ -1,5 +1,5 @@
 // Lost and stalled workers, timeouts, drains and fallback: no build fails or hangs, no result is overwritten.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -8,6 +8,7 @@ import { ROOT, farmLogs, launcherExe, startFarm, waitForLine, type Farm } from '
 
 const FAKE_CC = path.join(ROOT, 'test', 'fixtures', 'fake-cc.sh');
 const FAKE_CC_LOG = path.join(ROOT, 'test', 'fixtures', 'fake-cc-log.sh');
+const SLOW_AR = path.join(ROOT, 'test', 'fixtures', 'slow-ar');
 const mount = mkdtempSync(path.join(os.tmpdir(), 'distbuild-faults-'));
 const work = path.join(mount, 'w');
 mkdirSync(work);
@@ -45,6 +46,34 @@ t.test('a stalled worker loses its job when its lease expires; its late result i
   t.equal(after.ino, published.ino, 'the published object was not replaced');
   t.equal(after.mtimeMs, published.mtimeMs);
   t.equal(readFileSync(path.join(work, 'stall.o'), 'utf8'), 'fake object\n');
+  if (t.passing() === false) t.comment(farmLogs(farm));
+});
+
+t.test('an archive update retried after a lost lease appends its members once, as a local ar does', async (t) => {
+  const dir = path.join(work, 'ar');
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, 'a.c'), 'int a(void) { return 1; }\n');
+  writeFileSync(path.join(dir, 'b.c'), 'int b(void) { return 2; }\n');
+  await execa('gcc', ['-c', 'a.c', 'b.c'], { cwd: dir });
+  await execa('ar', ['qc', 'lib.a', 'a.o'], { cwd: dir });
+  copyFileSync(path.join(dir, 'lib.a'), path.join(dir, 'expected.a'));
+  await execa('ar', ['q', 'expected.a', 'b.o'], { cwd: dir });
+  const farm = await startFarm({ workers: [{ name: 'stalled', mount }], serverArgs: ['--lease-timeout=2s'] });
+  t.teardown(() => farm.stop());
+  const job = execa(launcherExe(), [...farm.launcherArgs(mount).slice(1), '--verbose', '--linker', '--', SLOW_AR, 'q', 'lib.a', 'b.o'], { cwd: dir, reject: false });
+  await running(farm, 1);
+  // The worker stops; its ar goes on (its own process group) and appends, while the lease runs out.
+  const stalled = farm.workers.get('stalled');
+  stalled?.kill('SIGSTOP');
+  await farm.startWorker({ name: 'healthy', mount });
+  const result = await job;
+  t.equal(result.exitCode, 0, result.stderr);
+  t.match(result.stderr, /\[remote healthy /, 'the job was given to the healthy worker');
+  const discarded = waitForLine(stalled as NonNullable<typeof stalled>, /discarded the outputs|cancel/, 'the stalled worker');
+  stalled?.kill('SIGCONT');
+  await Promise.race([discarded, waitForLine(farm.server, /discarded a late result/, 'the server')]);
+  t.ok(readFileSync(path.join(dir, 'lib.a')).equals(readFileSync(path.join(dir, 'expected.a'))), 'the archive is byte-identical to a local ar q: b.o appended once');
+  t.same(readdirSync(dir).filter((f) => f.includes('distbuild')), [], 'no temporary copy is left');
   if (t.passing() === false) t.comment(farmLogs(farm));
 });
 

@@ -13,8 +13,10 @@ export interface OutputArg {
   /** The path as written. */
   readonly path: string;
   readonly role: 'output' | 'depfile' | 'map' | 'implib';
-  /** The tool writes it atomically itself (ar, ranlib): no temporary name needed. */
+  /** The tool writes it atomically itself (ranlib): no temporary name needed. */
   readonly inPlace?: boolean;
+  /** The tool updates the existing file (ar q, r, d, m, s): staged as a copy of it, so a retry starts from the original. */
+  readonly updates?: boolean;
 }
 
 export interface CommandLine {
@@ -51,7 +53,7 @@ const LEAKY_PREFIXES = [
   '-fprofile-generate', '-fprofile-use', '-fbranch-probabilities', '-fauto-profile',
 ];
 
-/** ar and ranlib: archives are written by the tool to a temporary file and renamed. */
+/** ar and ranlib: ranlib rewrites the archive atomically itself; ar updates it, so it is worked on as a copy. */
 function parseArchiver(argv: readonly string[]): CommandLine | undefined {
   const tool = (argv[0] ?? '').split('/').pop() ?? '';
   const base = { argv, includeDirs: [], depfileImplicit: false, depTargetImplicit: false, hasDepfile: false, outputNameLeaks: false, readsStdin: false, responseFiles: [] };
@@ -64,7 +66,7 @@ function parseArchiver(argv: readonly string[]): CommandLine | undefined {
       ...base,
       mode: writes ? 'link' : 'info',
       inputs: argv.slice(3),
-      outputs: writes ? [{ index: 2, prefix: '', suffix: '', path: archive, role: 'output', inPlace: true }] : [],
+      outputs: writes ? [{ index: 2, prefix: '', suffix: '', path: archive, role: 'output', updates: true }] : [],
     };
   }
   if (/^(.*-)?(gcc-)?ranlib(-[\d.]+)?$|^llvm-ranlib/.test(tool)) {

@@ -20,6 +20,8 @@ export interface PendingOutput {
   /** Absolute path it is published at. */
   readonly final: string;
   readonly role: 'output' | 'depfile' | 'map' | 'implib';
+  /** The command updates the file: the temporary name starts as a copy of it (if it exists). */
+  readonly updates?: boolean;
 }
 
 export interface PreparedCommand {
@@ -33,6 +35,8 @@ export interface PreparedCommand {
   readonly outputs: PendingOutput[];
   /** Files to delete after the run (the private response file). */
   readonly scratch: string[];
+  /** Existing files to copy to their temporary name before the run (an archive ar updates). */
+  readonly copies: ReadonlyArray<{ readonly from: string; readonly to: string }>;
 }
 
 export interface PrepareOptions {
@@ -97,7 +101,8 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   for (const [name, value] of Object.entries(job.env)) {
     if (isAllowedJobEnv(name, options.envAllowlist)) env[name] = translateText(value, from, mount);
   }
-  return { file, argv0, args: argv.slice(1), cwd, env, outputs, scratch };
+  const copies = outputs.filter((o) => o.updates === true).map((o) => ({ from: o.final, to: o.temp }));
+  return { file, argv0, args: argv.slice(1), cwd, env, outputs, scratch, copies };
 }
 
 /** Why this worker's mount is missing (not a directory, or empty: not mounted), or undefined. */
@@ -165,7 +170,7 @@ function stageOutputs(argv: string[], cl: CommandLine, cwd: string, attemptId: s
     }
     const temp = tempOf(o.path);
     argv[o.index] = o.prefix + temp + o.suffix;
-    outputs.push({ temp: path.resolve(cwd, temp), final: finalOf(o.path), role: o.role });
+    outputs.push({ temp: path.resolve(cwd, temp), final: finalOf(o.path), role: o.role, ...(o.updates === true ? { updates: true } : {}) });
   }
   const output = cl.outputs.find((o) => o.role === 'output');
   if (output !== undefined && cl.mode === 'compile') {

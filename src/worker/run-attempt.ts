@@ -1,5 +1,6 @@
 // Runs one attempt: the command in place, then its outputs published atomically.
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { constants as fsConstants, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { errnoCode } from '../common/errno.js';
 import type { ArgLimits } from '../common/job-limits.js';
 import { toMountRelative, translateText } from '../common/mount-path.js';
@@ -80,6 +81,12 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
     for (const f of cmd.scratch) removeIfThere(f);
     if (!published) for (const o of cmd.outputs) if (o.temp !== o.final) removeIfThere(o.temp);
   };
+  try {
+    for (const c of cmd.copies) await copyIfThere(c.from, c.to);
+  } catch (err) {
+    cleanup();
+    return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not copy the file the command updates: ${err instanceof Error ? err.message : String(err)}`), () => undefined);
+  }
   let result: AttemptResult;
   try {
     result = await execute(assign, cmd, options);
@@ -182,4 +189,13 @@ function publish(pending: readonly PendingOutput[], mount: string, clientMount: 
     out.push({ path: toMountRelative(o.final, mount) ?? o.final, sizeBytes: st.size, mtimeMs: st.mtimeMs });
   }
   return out;
+}
+
+/** Copies `from` (if it exists) to `to`, by reflink where the filesystem can: the file a command then updates. */
+async function copyIfThere(from: string, to: string): Promise<void> {
+  try {
+    await copyFile(from, to, fsConstants.COPYFILE_FICLONE);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
 }

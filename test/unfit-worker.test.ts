@@ -56,5 +56,16 @@ t.test('jobs refused by an unmounted worker and one without gcc build on the hea
   t.comment(`attempts failed: w-unmounted ${unmountedFailures}, w-nogcc ${byName.get('w-nogcc')?.failed ?? 0}, retries ${s.totals.retries}`);
   t.equal(byName.get('w-nogcc')?.failed, 0, 'a worker without the compiler is not held at fault: the job may simply need another');
   t.ok(s.totals.retries >= 1, 'attempts on the unfit workers were retried elsewhere');
+  if (unmountedFailures >= 3) {
+    t.not(byName.get('w-unmounted')?.circuit, 'closed', 'the unmounted worker is benched by its circuit breaker');
+    // Reconnecting (here: restarting under the same name on the same host) does not start it clean.
+    const old = farm.workers.get('w-unmounted');
+    const exited = new Promise((resolve) => old?.once('exit', resolve));
+    old?.kill('SIGKILL');
+    await exited;
+    await farm.startWorker({ name: 'w-unmounted', mount: unmounted });
+    const again = (await farm.status()).workers.find((w) => w.name === 'w-unmounted');
+    t.not(again?.circuit, 'closed', 'its breaker state survives the reconnection');
+  }
   if (t.passing() === false) t.comment(farmLogs(farm));
 });

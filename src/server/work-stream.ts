@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { ServerError, Status, type CallContext } from 'nice-grpc';
 import { coalesce, createChannel } from '../common/channel.js';
 import type { Logger } from '../common/logger.js';
-import { PROTOCOL_VERSION, type ServerMessage, type WorkerMessage } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type RegisterWorker, type ServerMessage, type WorkerMessage } from '../protocol/messages.js';
+import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
 import type { Scheduler } from './scheduler.js';
 import { createWorkerSession, type WorkerSession } from './worker-session.js';
 
@@ -14,8 +15,28 @@ export interface WorkStreamOptions {
   readonly lifecycle: () => 'running' | 'draining' | 'stopped';
 }
 
+/** Breakers kept per worker identity; beyond this many identities the oldest are forgotten. */
+const MAX_BREAKERS = 10_000;
+
 export function createWorkStreamHandler(options: WorkStreamOptions) {
   const { scheduler, logger } = options;
+  /**
+   * A worker's circuit breaker by its identity (host name and worker name), not by session: a
+   * flapping worker that reconnects keeps its failures and its cool-down.
+   */
+  const breakers = new Map<string, CircuitBreaker>();
+  const breakerOf = (r: RegisterWorker): CircuitBreaker => {
+    const key = `${r.hostname}\0${r.name}`;
+    let breaker = breakers.get(key);
+    if (breaker === undefined) {
+      breaker = createCircuitBreaker();
+      if (breakers.size >= MAX_BREAKERS) breakers.delete(breakers.keys().next().value ?? '');
+    } else {
+      breakers.delete(key); // re-inserted below: the map stays in order of last registration
+    }
+    breakers.set(key, breaker);
+    return breaker;
+  };
 
   /** One message of the worker; a batch is its messages in order (never a batch in a batch). */
   function handle(session: WorkerSession, m: WorkerMessage, nested: boolean): void {
@@ -59,7 +80,7 @@ export function createWorkStreamHandler(options: WorkStreamOptions) {
     }
     if (options.lifecycle() !== 'running') throw new ServerError(Status.UNAVAILABLE, 'the server is shutting down');
     const outbox = createChannel<ServerMessage>(context.signal);
-    const session = createWorkerSession(randomUUID(), context.peer, registration, outbox);
+    const session = createWorkerSession(randomUUID(), context.peer, registration, outbox, breakerOf(registration));
     outbox.push({ msg: 'registered', registered: { workerId: session.id, leaseMs: options.leaseMs, protocolVersion: PROTOCOL_VERSION, acceptsBatches: true } });
     scheduler.addWorker(session);
     let reason = 'its stream closed';

@@ -32,6 +32,8 @@ export function createWorkerSession(
   address: string,
   registration: RegisterWorker,
   outbox: Channel<ServerMessage>,
+  /** The worker's breaker, kept across its sessions (see work-stream.ts); a new one by default. */
+  breaker: CircuitBreaker = createCircuitBreaker(),
 ): WorkerSession {
   return {
     id,
@@ -49,7 +51,7 @@ export function createWorkerSession(
     links: 0,
     localityHits: 0,
     localityMisses: 0,
-    breaker: createCircuitBreaker(),
+    breaker,
     outbox,
   };
 }

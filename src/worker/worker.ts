@@ -75,8 +75,8 @@ export function startWorker(options: WorkerOptions): Worker {
   let policy = options.policy;
   const queue = new PQueue({ concurrency: maxJobs });
   const spawner = createSpawner(logger);
-  /** attempt id → its cancel controller. */
-  const running = new Map<string, AbortController>();
+  /** attempt id → its cancel controller and the session that assigned it. */
+  const running = new Map<string, { readonly controller: AbortController; readonly session: number }>();
   /** attempt id → resolves the wait for its CommitAttempt. */
   const commits = new Map<string, (commit: CommitAttempt) => void>();
   let leaseMs = 30_000;
@@ -111,7 +111,7 @@ export function startWorker(options: WorkerOptions): Worker {
     scheduleDelta();
     // One controller per attempt: the server's cancel aborts it, and so does a forced stop (below).
     const controller = new AbortController();
-    running.set(assign.attemptId, controller);
+    running.set(assign.attemptId, { controller, session: openSession });
     if (stopController.signal.aborted) controller.abort();
     const ticket: Ticket = { session: openSession, receivedAt: performance.now() };
     void queue.add(async () => {
@@ -214,19 +214,38 @@ export function startWorker(options: WorkerOptions): Worker {
       if (lifecycle.state === 'draining') outbox.push({ msg: 'update', update: { state: 'WORKER_STATE_DRAINING', maxJobs: 0 } });
       let serverAcceptsBatches = false;
       const messages = coalesce(outbox, (batch): WorkerMessage => ({ msg: 'batch', batch: { messages: batch } }), () => serverAcceptsBatches);
-      for await (const message of client.work(messages, { signal: stopController.signal })) {
+      /** The registration opens this session, whether it comes alone or in a batch with the first assignments. */
+      const onMessage = (message: ServerMessage): void => {
         if (message.msg === 'registered') {
           serverAcceptsBatches = message.registered.acceptsBatches;
           openSession = thisSession;
         }
-        if (message.msg === 'batch') for (const inner of message.batch.messages) handleServerMessage(inner);
-        else handleServerMessage(message);
+        handleServerMessage(message);
+      };
+      for await (const message of client.work(messages, { signal: stopController.signal })) {
+        if (message.msg === 'batch') for (const inner of message.batch.messages) onMessage(inner);
+        else onMessage(message);
       }
     } finally {
       if (openSession === thisSession) openSession = 0;
       outbox.close();
       channel.close();
+      abortSession(thisSession);
     }
+  }
+
+  /**
+   * A session ended: the server has requeued its jobs, so its attempts are killed (their process
+   * groups with them) rather than left holding slots the next session advertises as free.
+   */
+  function abortSession(ended: number): void {
+    let n = 0;
+    for (const { controller, session: of } of running.values()) {
+      if (of !== ended || controller.signal.aborted) continue;
+      controller.abort();
+      n++;
+    }
+    if (n > 0) logger.warn(`the session ended: killed its ${n} running attempt(s), which the server gives to other workers`);
   }
 
   function handleServerMessage(message: ServerMessage): void {
@@ -244,7 +263,7 @@ export function startWorker(options: WorkerOptions): Worker {
             handleAssignment(message.assign);
             break;
           case 'cancel':
-            running.get(message.cancel.attemptId)?.abort();
+            running.get(message.cancel.attemptId)?.controller.abort();
             break;
           case 'commit':
             commits.get(message.commit.attemptId)?.(message.commit);
@@ -313,7 +332,7 @@ export function startWorker(options: WorkerOptions): Worker {
     },
     stop() {
       stopController.abort();
-      for (const c of running.values()) c.abort();
+      for (const { controller } of running.values()) controller.abort();
     },
     done,
   };

@@ -23,7 +23,7 @@ export const launcherExe = (kind: LauncherKind = LAUNCHER_KIND): string => (kind
 /** The real toolchain plus the fake compilers of test/fixtures and /bin/true (for timing tests). */
 export const TEST_ALLOWLIST = [
   'gcc', 'g++', 'cc', 'c++', 'ar', 'ranlib', '/bin/true',
-  ...['fake-cc.sh', 'fake-cc-log.sh', 'hang-cc.sh', 'stall-cc.sh', 'slow-ar'].map((f) => path.join(ROOT, 'test', 'fixtures', f)),
+  ...['fake-cc.sh', 'fake-cc-log.sh', 'hang-cc.sh', 'stall-cc.sh', 'slow-ar', 'slow-gcc.sh'].map((f) => path.join(ROOT, 'test', 'fixtures', f)),
 ];
 
 /** DISTBUILD_TLS_* for the server of a farm whose certificates `--gen-certs` wrote to `dir` (mTLS: with the CA). */

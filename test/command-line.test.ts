@@ -31,12 +31,12 @@ t.test('link outputs, including -Wl, maps', async (t) => {
   ]);
 });
 
-t.test('ar and ranlib write their archives themselves', async (t) => {
+t.test('ar updates its archive (staged as a copy); ranlib rewrites it in place itself', async (t) => {
   const ar = parseCommandLine(['/usr/bin/ar', 'qc', 'libx.a', 'a.o', 'b.o']);
   t.equal(ar.mode, 'link');
-  t.same(ar.outputs.map((o) => [o.path, o.inPlace]), [['libx.a', true]]);
+  t.same(ar.outputs.map((o) => [o.path, o.updates, o.inPlace]), [['libx.a', true, undefined]]);
   const ranlib = parseCommandLine(['/usr/bin/ranlib', 'libx.a']);
-  t.same(ranlib.outputs.map((o) => o.path), ['libx.a']);
+  t.same(ranlib.outputs.map((o) => [o.path, o.inPlace]), [['libx.a', true]]);
 });
 
 t.test('flags that derive other names from -o are noticed', async (t) => {

@@ -1,5 +1,5 @@
 // A worker whose connection is cut mid-build, several times, through a TCP proxy: the build succeeds, byte-identical, and the cut worker stops its attempts.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,7 +59,7 @@ interface Run {
 /** The log of slow-gcc.sh: each command run, by the worker that ran it, with its start and end (ms). */
 function runs(): Run[] {
   const byPid = new Map<string, { worker: string; start: number; end?: number }>();
-  for (const line of readFileSync(log, 'utf8').split('\n')) {
+  for (const line of (existsSync(log) ? readFileSync(log, 'utf8') : '').split('\n')) {
     const [kind, pid = '', worker = '', ns = '0'] = line.split(' ');
     const at = Number(ns) / 1e6;
     if (kind === 'S') byPid.set(pid, { worker, start: at });
@@ -88,8 +88,10 @@ t.test('cutting a worker off three times mid-build: every job built once, byte-i
   for (let i = 0; i < 3; i++) {
     // Cut while the blipped worker runs something, if it gets a job within 3 s: after a cut or two its
     // circuit breaker may bench it (lost sessions count against it, across its reconnections).
+    // Running means its command has started (slow-gcc.sh logged it), not only been assigned.
     const deadline = Date.now() + 3000;
-    while (((await farm.status()).workers.find((w) => w.name === 'blip')?.running ?? 0) === 0 && Date.now() < deadline) {
+    const since = cuts.at(-1) ?? 0;
+    while (!runs().some((r) => r.worker === 'blip' && r.end === undefined && r.start > since) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
     const back = waitForLine(blip, /registered with/, 'the blipped worker');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { artefacts, build, configure, copySample, differences } from './helpers/cmake.js';
+import { DISTBUILD_CMAKE, artefacts, build, configure, copySample, differences } from './helpers/cmake.js';
 import { farmLogs, startFarm } from './helpers/farm.js';
 
 const mount = mkdtempSync(path.join(os.tmpdir(), 'distbuild-sample-'));
@@ -69,4 +69,14 @@ t.test('touching the common header rebuilds exactly the units that include it', 
   t.equal(after.totals.compiles - before.totals.compiles, 35, 'and all of them ran on the farm');
   const again = await build(buildDir, 'Ninja');
   t.match(again.output, /no work to do/);
+});
+
+t.test('the CMake module warns at configure time about a tree outside the mount', async (t) => {
+  const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'distbuild-not-on-mount-'));
+  t.teardown(() => rmSync(elsewhere, { recursive: true, force: true }));
+  const [exe = ''] = farm.launcherArgs(mount);
+  const outside = await execa('cmake', ['-S', src, '-B', elsewhere, '-G', 'Ninja', `-DCMAKE_PROJECT_INCLUDE=${DISTBUILD_CMAKE}`, `-DDISTBUILD_EXECUTABLE=${exe}`, `-DDISTBUILD_FS_MOUNT=${mount}`], { reject: false });
+  t.equal(outside.exitCode, 0, 'configuring still succeeds');
+  t.match(outside.stderr.replace(/\s+/g, ' '), new RegExp(`distbuild: ${elsewhere.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is outside the shared mount .*: its commands will all build locally`));
+  t.notMatch(outside.stderr.replace(/\s+/g, ' '), /distbuild: \S*\/src is outside/, 'the source tree, on the mount, is not named');
 });

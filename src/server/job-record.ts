@@ -10,8 +10,10 @@ export interface RunningAttempt {
   readonly worker: WorkerSession;
   readonly startedAt: number;
   /** The worker must renew before this, or the attempt is lost and the job requeued. */
+  /** On the monotonic clock (performance.now()), not the wall clock. */
   leaseExpiresAt: number;
   /** The server told the worker to publish: the next result from it is final. */
+  /** The server told this attempt to publish: the sweep gives it a grace period past its lease to report. */
   committing: boolean;
 }
 

@@ -70,6 +70,8 @@ export interface Scheduler {
 export function createScheduler(given: SchedulerOptions): Scheduler {
   const options = { leaseMs: 30_000, registrationGraceMs: 15_000, argLimits: defaultArgLimits(), ...given };
   const startedAt = Date.now();
+  /** How long past its lease a committing attempt's final result is awaited. */
+  const commitGraceMs = Math.min(5000, options.leaseMs / 2);
   /** Just after a (re)start, workers are still reconnecting: wait for them rather than fail. */
   const inGrace = (now: number): boolean => now - startedAt < options.registrationGraceMs;
   const { logger } = options;
@@ -123,7 +125,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     record.attemptNo++;
     record.state = 'running';
     const now = Date.now();
-    record.current = { attemptId, worker, startedAt: now, leaseExpiresAt: now + options.leaseMs, committing: false };
+    record.current = { attemptId, worker, startedAt: now, leaseExpiresAt: monotonicNow() + options.leaseMs, committing: false };
     worker.running.set(attemptId, record);
     pool.refresh(worker);
     worker.outbox.push({
@@ -258,7 +260,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       if (result.staged && result.outcome === 'OUTCOME_COMPLETED') {
         // Two-phase publication: only the current attempt, within its lease, may rename its outputs.
         const current = record.current;
-        const remaining = current.leaseExpiresAt - Date.now();
+        const remaining = current.leaseExpiresAt - monotonicNow();
         current.committing = remaining > 0;
         worker.outbox.push({ msg: 'commit', commit: { attemptId: result.attemptId, publish: remaining > 0, leaseRemainingMs: Math.max(0, remaining) } });
         return;
@@ -299,7 +301,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       fill(worker);
     },
     renewLeases(worker, attemptIds) {
-      const until = Date.now() + options.leaseMs;
+      const until = monotonicNow() + options.leaseMs;
       for (const id of attemptIds) {
         const current = worker.running.get(id)?.current;
         if (current?.attemptId === id) current.leaseExpiresAt = until;
@@ -314,9 +316,14 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       fill(worker);
     },
     sweep(now) {
+      const mono = monotonicNow();
       for (const worker of [...pool.all.values()]) {
         for (const [attemptId, record] of [...worker.running]) {
-          if ((record.current?.leaseExpiresAt ?? Infinity) > now) continue;
+          const current = record.current;
+          // A commit granted: the worker renames its outputs within the lease it was told; its
+          // final result gets a grace period past it, so a rename under way is not raced by a retry.
+          const deadline = current === undefined ? Infinity : current.leaseExpiresAt + (current.committing ? commitGraceMs : 0);
+          if (deadline > mono) continue;
           worker.running.delete(attemptId);
           worker.outbox.push({ msg: 'cancel', cancel: { attemptId, reason: 'its lease expired' } });
           pool.refresh(worker);
@@ -375,4 +382,9 @@ function validateJob(job: Job, limits: ArgLimits): string | undefined {
   if (job.cwd.startsWith('/')) return `the cwd "${job.cwd}" is not relative to the mount`;
   if (!job.clientMount.startsWith('/')) return `the client mount "${job.clientMount}" is not an absolute path`;
   return undefined;
+}
+
+/** Leases run on the monotonic clock: a step of the wall clock (NTP, a suspended VM) neither expires nor extends them. */
+function monotonicNow(): number {
+  return performance.now();
 }

@@ -135,7 +135,7 @@ export function startWorker(options: WorkerOptions): Worker {
       const onAbort = (): void => done(undefined);
       const timer = setTimeout(() => done(undefined), leaseMs);
       signal.addEventListener('abort', onAbort, { once: true });
-      commits.set(attemptId, (commit) => done({ commit, at: Date.now() }));
+      commits.set(attemptId, (commit) => done({ commit, at: performance.now() }));
     });
   }
 
@@ -176,8 +176,8 @@ export function startWorker(options: WorkerOptions): Worker {
     const verdict = awaitCommit(assign.attemptId, signal);
     outbox.push({ msg: 'result', result });
     const answer = await verdict;
-    // Publish only with the server's go-ahead and while the lease still runs by our own clock.
-    if (answer !== undefined && answer.commit.publish && Date.now() < answer.at + answer.commit.leaseRemainingMs) {
+    // Publish only with the server's go-ahead and while the lease still runs by our own (monotonic) clock.
+    if (answer !== undefined && answer.commit.publish && performance.now() < answer.at + answer.commit.leaseRemainingMs) {
       outbox.push({ msg: 'result', result: run.publish() });
     } else {
       run.discard();

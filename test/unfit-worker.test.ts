@@ -1,5 +1,5 @@
 // Workers that cannot run a job (mount not mounted, compiler not installed) fail their attempts, never the build.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -22,6 +22,19 @@ for (const [i, f] of FILES.entries()) {
   writeFileSync(path.join(work, f), text);
   writeFileSync(path.join(local, f), text);
 }
+
+t.test('a worker removes the scratch files a dead worker left behind', async (t) => {
+  // A pid that is not running: the largest pid the kernel could hand out, plus one.
+  const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+  const stale = path.join(os.tmpdir(), `distbuild-worker-${pidMax + 1}`);
+  mkdirSync(stale, { recursive: true });
+  writeFileSync(path.join(stale, 'distbuild-x.rsp'), '-c a.c\n');
+  const farm = await startFarm({ workers: [{ name: 'cleaner', mount }] });
+  t.teardown(() => farm.stop());
+  t.notOk(existsSync(stale), 'the dead worker\'s scratch directory is gone');
+  const pid = farm.workers.get('cleaner')?.pid ?? 0;
+  t.ok(existsSync(path.join(os.tmpdir(), `distbuild-worker-${pid}`)), 'the live worker has its own');
+});
 
 t.test('jobs refused by an unmounted worker and one without gcc build on the healthy worker', async (t) => {
   const farm = await startFarm({

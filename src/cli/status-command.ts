@@ -14,8 +14,9 @@ export async function fetchStatus(serverAddr: string, connectTimeoutMs: number, 
   try {
     try {
       await waitForChannelReady(channel, new Date(Date.now() + connectTimeoutMs));
-    } catch {
-      throw new Error(`cannot connect to the server ${serverAddr} within ${connectTimeoutMs} ms (setting connect_timeout); is it running?`);
+    } catch (err) {
+      // waitForChannelReady fails only by its deadline: the server did not answer in time.
+      throw new Error(`cannot connect to the server ${serverAddr} within ${connectTimeoutMs} ms (setting connect_timeout); is it running?`, { cause: err });
     }
     return await createClient(schedulerDefinition(), channel, authCallOptions(token)).getStatus({});
   } finally {

@@ -3,6 +3,7 @@ import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { errnoCode } from '../common/errno.js';
 import type { Compiler } from '../protocol/messages.js';
 
 export const DEFAULT_COMPILER_NAMES = ['gcc', 'g++', 'cc', 'c++', 'clang', 'clang++'] as const;
@@ -22,8 +23,9 @@ function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return statSync(file).isFile();
-  } catch {
-    return false;
+  } catch (err) {
+    if (errnoCode(err) === undefined) throw err;
+    return false; // ENOENT, EACCES, ENOTDIR, ELOOP…: not an executable here
   }
 }
 

@@ -47,6 +47,8 @@ export interface PrepareOptions {
   readonly envAllowlist: readonly string[];
   /** Caps on the command line (max_job_args, max_arg_bytes); undefined: none (tests of translation only). */
   readonly argLimits?: ArgLimits;
+  /** Where the private response file goes (the worker's scratch directory; default: the temporary directory). */
+  readonly scratchDir?: string;
 }
 
 export function prepareCommand(job: Job, options: PrepareOptions): PreparedCommand {
@@ -88,7 +90,7 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   const outputs = stageOutputs(argv, cl, cwd, options.attemptId, realOf);
   const scratch: string[] = [];
   if (rsp.any) {
-    const copy = writePrivateResponseFile(argv.slice(1), options.attemptId);
+    const copy = writePrivateResponseFile(argv.slice(1), options.attemptId, options.scratchDir);
     scratch.push(copy);
     argv.splice(1, argv.length - 1, `@${copy}`);
   }

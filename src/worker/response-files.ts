@@ -55,8 +55,8 @@ export function resolveResponseFiles(argv: readonly string[], cwd: string, mount
  * Writes `args` into a new response file only this worker's user can read (O_EXCL: never through
  * a planted symlink) and returns its path; the caller deletes it after the run.
  */
-export function writePrivateResponseFile(args: readonly string[], attemptId: string): string {
-  const file = path.join(os.tmpdir(), `distbuild-${attemptId}.rsp`);
+export function writePrivateResponseFile(args: readonly string[], attemptId: string, dir = os.tmpdir()): string {
+  const file = path.join(dir, `distbuild-${attemptId}.rsp`);
   writeFileSync(file, args.map(quoteResponseArg).join('\n') + '\n', { mode: 0o600, flag: 'wx' });
   return file;
 }

@@ -21,6 +21,8 @@ export interface RunAttemptOptions {
   readonly maxOutputBytes: number;
   /** Caps on the command line, response files included. */
   readonly argLimits: ArgLimits;
+  /** The worker's private directory for scratch files. */
+  readonly scratchDir: string;
   /** Starts the command (in its own process group). */
   readonly spawner: Spawner;
 }
@@ -63,7 +65,7 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
   let prepared: PreparedCommand;
   try {
     prepared = prepareCommand(assign.job, {
-      policy: options.policy, mount: options.mount, attemptId: assign.attemptId, envAllowlist: options.envAllowlist, argLimits: options.argLimits,
+      policy: options.policy, mount: options.mount, attemptId: assign.attemptId, envAllowlist: options.envAllowlist, argLimits: options.argLimits, scratchDir: options.scratchDir,
     });
   } catch (err) {
     const none = (): void => undefined;

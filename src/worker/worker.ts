@@ -17,6 +17,7 @@ import type { JobPolicy } from './job-policy.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 import { runAttempt } from './run-attempt.js';
 import { createSpawner } from './spawner.js';
+import { createScratchDir } from './scratch-dir.js';
 
 export interface WorkerOptions {
   /** HOST:PORT of the server, asked afresh before each session (server_addr, or mDNS). */
@@ -75,6 +76,7 @@ export function startWorker(options: WorkerOptions): Worker {
   let policy = options.policy;
   const queue = new PQueue({ concurrency: maxJobs });
   const spawner = createSpawner(logger);
+  const scratch = createScratchDir(logger);
   /** attempt id → its cancel controller and the session that assigned it. */
   const running = new Map<string, { readonly controller: AbortController; readonly session: number }>();
   /** attempt id → resolves the wait for its CommitAttempt. */
@@ -150,7 +152,7 @@ export function startWorker(options: WorkerOptions): Worker {
 
   async function attempt(assign: Assignment, ticket: Ticket, controller: AbortController, signal: AbortSignal): Promise<void> {
     const run = await runAttempt(assign, {
-      policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes, argLimits: options.argLimits, spawner,
+      policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes, argLimits: options.argLimits, spawner, scratchDir: scratch.dir,
     });
     const result = run.result;
     options.metrics?.attemptDone(assign.job.kind, result);
@@ -300,6 +302,7 @@ export function startWorker(options: WorkerOptions): Worker {
     }
     lifecycle = { state: 'stopped' };
     spawner.close();
+    scratch.remove();
     clearInterval(fullReports);
     if (renewTimer !== undefined) clearInterval(renewTimer);
     if (deltaTimer !== undefined) clearTimeout(deltaTimer);

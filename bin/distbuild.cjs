@@ -32,7 +32,9 @@ function loadLauncher(bundle = BUNDLE) {
 }
 
 function main() {
-  const argv = process.argv.slice(2);
+  const given = process.argv.slice(2);
+  // Drop-in use, as sccache's: `distbuild gcc -c a.c -o a.o` is `distbuild --compiler -- gcc …`.
+  const argv = given.length > 0 && given[0] !== '' && !given[0].startsWith('-') ? ['--compiler', '--', ...given] : given;
   const sep = argv.indexOf('--');
   const own = sep >= 0 ? argv.slice(0, sep) : argv;
   const launcher = own.includes('--compiler') || own.includes('--linker');

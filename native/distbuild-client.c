@@ -605,7 +605,22 @@ static void make_id(void) {
            (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000ULL, r);
 }
 
+/* Drop-in use, as sccache's: `distbuild gcc -c a.c -o a.o` is `distbuild --compiler -- gcc -c a.c -o a.o`. */
+static char *dropin[65536 + 3];
+
 int main(int argc, char **argv) {
+  if (argc >= 2 && argv[1][0] != '-' && argv[1][0] != '\0') {
+    if (argc > 65536) {
+      say("too many arguments (%d)", argc);
+      return 2;
+    }
+    dropin[0] = argv[0];
+    dropin[1] = "--compiler";
+    dropin[2] = "--";
+    for (int i = 1; i <= argc; i++) dropin[i + 2] = argv[i];
+    argc += 2;
+    argv = dropin;
+  }
   int launcher = 0;
   for (int i = 1; i < own_end(argc, argv); i++) {
     if (strcmp(argv[i], "--compiler") == 0 || strcmp(argv[i], "--linker") == 0) launcher = 1;

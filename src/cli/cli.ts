@@ -1,5 +1,6 @@
 // The full CLI (server, worker, agent, status, demo): yargs flags from the options table.
 import yargs from 'yargs';
+import { distbuildVersion } from '../common/version.js';
 import { ConfigError } from '../config/config-error.js';
 import { MODES, OPTION_SPECS, envName, fileKey, flagName, type Mode, type OptionKey } from '../config/options.js';
 import { envSource, flagSource, readConfigFiles, resolveSettings } from '../config/resolve-settings.js';
@@ -19,7 +20,7 @@ const MODE_HELP: Record<Mode, string> = {
 export async function runCli(argv: readonly string[]): Promise<number> {
   let parser = yargs([...argv])
     .scriptName('distbuild')
-    .usage('distbuild --server | --worker | --status | --compiler -- CMD… | --linker -- CMD… [options]')
+    .usage('distbuild --server | --worker | --status | --compiler -- CMD… | --linker -- CMD… | COMPILER ARGS… | --version [options]')
     .strict()
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .version(false)
@@ -29,6 +30,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .fail((message, err) => {
       throw err ?? new ConfigError(message);
     });
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`distbuild ${distbuildVersion()}\n`);
+    return 0;
+  }
   const secret = argv.find((a) => a === '--token' || a.startsWith('--token='));
   if (secret !== undefined) {
     process.stderr.write('distbuild: --token is not accepted on the command line, where ps would show it: set DISTBUILD_TOKEN, token in the config file, or --token-file\n');

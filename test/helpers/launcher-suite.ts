@@ -65,6 +65,20 @@ export async function launcherSuite(kind: LauncherKind): Promise<void> {
     t.ok(readFileSync(path.join(work, 'warn.o')).equals(readFileSync(path.join(work, 'warn-local.o'))), 'the same object');
   });
 
+  t.test(`${kind}: drop-in use, the compiler as the first argument, as sccache has it; --version`, async (t) => {
+    const env = { ...childEnv(), DISTBUILD_SERVER_ADDR: farm.addr, DISTBUILD_FS_MOUNT: mount, DISTBUILD_AGENT_SOCKET: farm.agentSocket, DISTBUILD_VERBOSE: '1' };
+    const compiled = await execa('env', ['-u', 'NODE_OPTIONS', exe, 'gcc', '-c', 'ok.c', '-o', 'dropin.o'], { cwd: work, env, extendEnv: false, reject: false });
+    t.equal(compiled.exitCode, 0, compiled.stderr);
+    t.match(compiled.stderr, /^\[remote w1 \d+\.\d\ds\] ok\.c\n?$/, 'compiled on the farm');
+    const linked = await execa('env', ['-u', 'NODE_OPTIONS', exe, 'gcc', 'dropin.o', '-o', 'dropin'], { cwd: work, env, extendEnv: false, reject: false });
+    t.equal(linked.exitCode, 0, linked.stderr);
+    t.match(linked.stderr, /\[remote w1 /, 'linked on the farm');
+    t.equal((await execa(path.join(work, 'dropin'))).stdout, 'hi');
+    const version = await execa('env', ['-u', 'NODE_OPTIONS', exe, '--version'], { env: childEnv(), extendEnv: false, reject: false });
+    t.equal(version.exitCode, 0);
+    t.match(version.stdout, /^distbuild \d+\.\d+\.\d+/);
+  });
+
   t.test(`${kind}: a link runs on the farm and the program works`, async (t) => {
     t.equal((await launch('--compiler', ['gcc', '-c', 'ok.c', '-o', 'ok.o'])).exitCode, 0);
     const linked = await launch('--linker', ['gcc', 'ok.o', '-o', 'ok'], { extra: ['--verbose'] });

@@ -1,5 +1,6 @@
 // Finds the compilers a worker has, with their versions, and its memory.
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -26,6 +27,27 @@ function isExecutable(file: string): boolean {
   } catch (err) {
     if (errnoCode(err) === undefined) throw err;
     return false; // ENOENT, EACCES, ENOTDIR, ELOOP…: not an executable here
+  }
+}
+
+/** whichSync without blocking: for the paths jobs name, which may be on a stalled mount. */
+export async function which(name: string, searchPath = process.env.PATH ?? ''): Promise<string | undefined> {
+  if (name.includes('/')) return (await isExecutableFile(name)) ? path.resolve(name) : undefined;
+  for (const dir of searchPath.split(':')) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, name);
+    if (await isExecutableFile(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+async function isExecutableFile(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return (await stat(file)).isFile();
+  } catch (err) {
+    if (errnoCode(err) === undefined) throw err;
+    return false;
   }
 }
 

@@ -1,5 +1,6 @@
 // Where a path a command writes really lands: symlinks followed before each `..`, as the kernel does.
-import { lstatSync, realpathSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { lstat, realpath } from 'node:fs/promises';
 import { errnoCode } from '../common/errno.js';
 import { isUnder } from '../common/mount-path.js';
 
@@ -17,18 +18,18 @@ export type ConfinedPath =
  * open(2) would. A final component that is a symlink is followed too (or refused when dangling),
  * since a tool that writes in place opens through it.
  */
-export function confinedPath(written: string, realCwd: string, realMount: string): ConfinedPath {
+export async function confinedPath(written: string, realCwd: string, realMount: string): Promise<ConfinedPath> {
   const abs = written.startsWith('/') ? written : `${realCwd}/${written}`;
   const slash = abs.lastIndexOf('/');
   const base = abs.slice(slash + 1);
-  const existing = realpathOrUndefined(abs);
+  const existing = await realpathOrUndefined(abs);
   if (existing !== undefined) {
     const cut = existing.lastIndexOf('/');
     return judge(existing, existing.slice(0, cut) || '/', existing.slice(cut + 1), realMount);
   }
   if (base === '' || base === '.' || base === '..') return { type: 'invalid', why: 'does not name a file' };
-  if (lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() === true) return { type: 'invalid', why: 'is a symlink to a file that does not exist' };
-  const realDir = realpathOrUndefined(abs.slice(0, slash) || '/');
+  if ((await lstatOrUndefined(abs))?.isSymbolicLink() === true) return { type: 'invalid', why: 'is a symlink to a file that does not exist' };
+  const realDir = await realpathOrUndefined(abs.slice(0, slash) || '/');
   if (realDir === undefined) return { type: 'missing-dir' };
   return judge(realDir === '/' ? `/${base}` : `${realDir}/${base}`, realDir, base, realMount);
 }
@@ -37,9 +38,18 @@ function judge(real: string, realDir: string, base: string, realMount: string): 
   return isUnder(real, realMount) && real !== realMount ? { type: 'inside', real, realDir, base } : { type: 'outside', real };
 }
 
-function realpathOrUndefined(p: string): string | undefined {
+async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
   try {
-    return realpathSync.native(p);
+    return await lstat(p);
+  } catch (err) {
+    if (errnoCode(err) === undefined) throw err;
+    return undefined;
+  }
+}
+
+async function realpathOrUndefined(p: string): Promise<string | undefined> {
+  try {
+    return await realpath(p);
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;

@@ -1,10 +1,11 @@
 // What a worker agrees to run: allowlisted executables by their checked real path, known flags, writes inside its mount.
 import { realpathSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../common/errno.js';
 import { checkFlags } from '../common/flag-policy.js';
 import { isUnder } from '../common/mount-path.js';
-import { whichSync } from './capabilities.js';
+import { which, whichSync } from './capabilities.js';
 import { confinedPath } from './confined-path.js';
 
 export interface JobPolicy {
@@ -39,11 +40,22 @@ export function createJobPolicy(options: JobPolicyOptions): JobPolicy {
   return { allowed, allowFlags: options.allowFlags, onMount, byName: new Map() };
 }
 
-/** The real path of an executable file, or undefined if there is none. */
-function realExecutable(where: string | undefined): string | undefined {
+/** The real path of an executable file, or undefined if there is none (at start-up: sync). */
+function realExecutableSync(where: string | undefined): string | undefined {
   if (where === undefined) return undefined;
   try {
     return realpathSync.native(where);
+  } catch (err) {
+    if (errnoCode(err) === undefined) throw err;
+    return undefined; // vanished between the PATH search and here
+  }
+}
+
+/** The real path of an executable file, or undefined if there is none. */
+async function realExecutable(where: string | undefined): Promise<string | undefined> {
+  if (where === undefined) return undefined;
+  try {
+    return await realpath(where);
   } catch (err) {
     if (errnoCode(err) === undefined) throw err;
     return undefined; // vanished between the PATH search and here
@@ -54,9 +66,9 @@ function realExecutable(where: string | undefined): string | undefined {
  * The real path of the executable `tool` names. A bare name is searched on this worker's PATH
  * (once); a path (relative to `cwd`) is resolved on every job, since the file it names may change.
  */
-function resolveTool(tool: string, cwd: string, policy: JobPolicy): string | undefined {
-  if (tool.includes('/')) return realExecutable(whichSync(tool.startsWith('/') ? tool : `${cwd}/${tool}`));
-  if (!policy.byName.has(tool)) policy.byName.set(tool, realExecutable(whichSync(tool)));
+async function resolveTool(tool: string, cwd: string, policy: JobPolicy): Promise<string | undefined> {
+  if (tool.includes('/')) return realExecutable(await which(tool.startsWith('/') ? tool : `${cwd}/${tool}`));
+  if (!policy.byName.has(tool)) policy.byName.set(tool, await realExecutable(await which(tool)));
   return policy.byName.get(tool);
 }
 
@@ -64,7 +76,7 @@ function resolveTool(tool: string, cwd: string, policy: JobPolicy): string | und
 export function resolveAllowlist(entries: readonly string[]): Set<string> {
   const out = new Set<string>();
   for (const entry of entries) {
-    const real = realExecutable(whichSync(entry));
+    const real = realExecutableSync(whichSync(entry));
     if (real !== undefined) out.add(real);
   }
   return out;
@@ -89,9 +101,9 @@ const unfit = (reason: string): PolicyVerdict => ({ type: 'unfit', reason });
  * Checks a job whose `argv` is in this worker's paths with response files expanded. `outputs`
  * are the outputs the command-line parser found; every path any flag writes is checked too.
  */
-export function checkJob(argv: readonly string[], cwd: string, mount: string, outputs: readonly string[], policy: JobPolicy): PolicyVerdict {
+export async function checkJob(argv: readonly string[], cwd: string, mount: string, outputs: readonly string[], policy: JobPolicy): Promise<PolicyVerdict> {
   const tool = argv[0] ?? '';
-  const real = resolveTool(tool, cwd, policy);
+  const real = await resolveTool(tool, cwd, policy);
   if (real === undefined) return unfit(`the executable "${tool}" is not installed on this worker`);
   if (!policy.allowed.has(real)) {
     const why = policy.onMount.includes(real) ? ', which is on the shared mount where any client could replace it (setting allow_mount_executables)' : ' (setting compiler_allowlist)';
@@ -99,10 +111,10 @@ export function checkJob(argv: readonly string[], cwd: string, mount: string, ou
   }
   const flags = checkFlags(argv, policy.allowFlags);
   if (flags.type === 'refused') return refused(flags.reason);
-  const realMount = realpathSync.native(mount);
+  const realMount = await realpath(mount);
   let realCwd: string;
   try {
-    realCwd = realpathSync.native(cwd);
+    realCwd = await realpath(cwd);
   } catch (err) {
     if (errnoCode(err) === undefined) throw err;
     return unfit(`the working directory ${cwd} does not exist on this worker`);
@@ -111,7 +123,7 @@ export function checkJob(argv: readonly string[], cwd: string, mount: string, ou
   const realPaths = new Map<string, string>();
   for (const written of [...outputs, ...flags.writes.map((w) => w.path)]) {
     if (realPaths.has(written)) continue;
-    const where = confinedPath(written, realCwd, realMount);
+    const where = await confinedPath(written, realCwd, realMount);
     if (where.type === 'outside') return refused(`the output ${written} resolves to ${where.real}, outside the mount ${mount}`);
     if (where.type === 'missing-dir') return unfit(`the output ${written} is in a directory that does not exist on this worker`);
     if (where.type === 'invalid') return refused(`the output ${written} ${where.why}`);

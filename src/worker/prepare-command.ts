@@ -1,5 +1,7 @@
 // Turns a job into the command this worker runs: its own mount paths, temporary output names.
-import { readdirSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { errnoCode } from '../common/errno.js';
 import path from 'node:path';
 import { parseCommandLine, type CommandLine } from '../common/command-line.js';
 import { isAllowedJobEnv } from '../common/job-env.js';
@@ -51,13 +53,13 @@ export interface PrepareOptions {
   readonly scratchDir?: string;
 }
 
-export function prepareCommand(job: Job, options: PrepareOptions): PreparedCommand {
+export async function prepareCommand(job: Job, options: PrepareOptions): Promise<PreparedCommand> {
   const { mount } = options;
   const from = job.clientMount;
   const cwd = path.resolve(fromMountRelative(job.cwd, mount));
   if (!isUnder(cwd, mount)) throw new InvalidJobError(`the job's cwd "${job.cwd}" lies outside the mount`);
-  if (statSync(cwd, { throwIfNoEntry: false })?.isDirectory() !== true) {
-    const missing = mountMissing(mount);
+  if ((await statOrUndefined(cwd))?.isDirectory() !== true) {
+    const missing = await mountMissing(mount);
     if (missing !== undefined) throw new WorkerUnfitError(missing, true);
     throw new WorkerUnfitError(
       `the job's working directory ${cwd} does not exist on this worker; is --fs-mount=${mount} the same filesystem as the client's ${from}?`,
@@ -68,7 +70,7 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   if (tooLarge !== undefined) throw new InvalidJobError(tooLarge);
   // Same mount path on both hosts (the usual case): nothing to translate, one parse.
   const original = parseCommandLine(job.argv);
-  const rsp = resolveResponseFiles(translateCommand(job.argv, from, mount, original.mode === 'compile'), cwd, mount, from);
+  const rsp = await resolveResponseFiles(translateCommand(job.argv, from, mount, original.mode === 'compile'), cwd, mount, from);
   if (options.argLimits !== undefined && rsp.any) {
     const expandedTooLarge = argLimitViolation(rsp.expanded, options.argLimits, 'worker');
     if (expandedTooLarge !== undefined) throw new InvalidJobError(`with its response files expanded, ${expandedTooLarge}`);
@@ -80,7 +82,7 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   let argv0 = file;
   let realOf: (p: string) => string | undefined = () => undefined;
   if (options.policy !== undefined) {
-    const verdict = checkJob(argv, cwd, mount, cl.outputs.map((o) => o.path), options.policy);
+    const verdict = await checkJob(argv, cwd, mount, cl.outputs.map((o) => o.path), options.policy);
     if (verdict.type === 'refused') throw new InvalidJobError(verdict.reason);
     if (verdict.type === 'unfit') throw new WorkerUnfitError(verdict.reason);
     file = verdict.executable;
@@ -90,7 +92,7 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   const outputs = stageOutputs(argv, cl, cwd, options.attemptId, realOf);
   const scratch: string[] = [];
   if (rsp.any) {
-    const copy = writePrivateResponseFile(argv.slice(1), options.attemptId, options.scratchDir);
+    const copy = await writePrivateResponseFile(argv.slice(1), options.attemptId, options.scratchDir);
     scratch.push(copy);
     argv.splice(1, argv.length - 1, `@${copy}`);
   }
@@ -107,10 +109,19 @@ export function prepareCommand(job: Job, options: PrepareOptions): PreparedComma
   return { file, argv0, args: argv.slice(1), cwd, env, outputs, scratch, copies };
 }
 
+async function statOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await stat(p);
+  } catch (err) {
+    if (errnoCode(err) === undefined) throw err;
+    return undefined; // ENOENT, ENOTDIR, EACCES…: not a usable directory here
+  }
+}
+
 /** Why this worker's mount is missing (not a directory, or empty: not mounted), or undefined. */
-function mountMissing(mount: string): string | undefined {
-  if (statSync(mount, { throwIfNoEntry: false })?.isDirectory() !== true) return `this worker's mount ${mount} is missing (setting fs_mount)`;
-  if (readdirSync(mount).length === 0) return `this worker's mount ${mount} is empty: is the shared filesystem mounted? (setting fs_mount)`;
+async function mountMissing(mount: string): Promise<string | undefined> {
+  if ((await statOrUndefined(mount))?.isDirectory() !== true) return `this worker's mount ${mount} is missing (setting fs_mount)`;
+  if ((await readdir(mount)).length === 0) return `this worker's mount ${mount} is empty: is the shared filesystem mounted? (setting fs_mount)`;
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 // Response files (@FILE) of a job: confined to the mount, expanded once, handed to the compiler as a private copy.
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { readFile, realpath, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { errnoCode } from '../common/errno.js';
@@ -23,15 +23,15 @@ export interface ResponseFiles {
  * then given a private copy of the expanded arguments (writePrivateResponseFile), so it never
  * re-reads a file on the shared tree that could have changed since the check.
  */
-export function resolveResponseFiles(argv: readonly string[], cwd: string, mount: string, from: string): ResponseFiles {
+export async function resolveResponseFiles(argv: readonly string[], cwd: string, mount: string, from: string): Promise<ResponseFiles> {
   // Most command lines have none: nothing to read, check or copy.
   if (!argv.some((a, i) => i > 0 && a.startsWith('@'))) return { expanded: [...argv], any: false };
-  const realMount = realpathSync.native(mount);
+  const realMount = await realpath(mount);
   /** The translated text of response file `arg`. */
-  const read = (arg: string, depth: number): string => {
+  const read = async (arg: string, depth: number): Promise<string> => {
     let real: string;
     try {
-      real = realpathSync.native(path.resolve(cwd, arg.slice(1)));
+      real = await realpath(path.resolve(cwd, arg.slice(1)));
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') throw new WorkerUnfitError(`the response file ${arg} does not exist on this worker`);
       throw new InvalidJobError(`the response file ${arg} cannot be read on this worker (${errnoCode(err) ?? String(err)})`);
@@ -39,15 +39,20 @@ export function resolveResponseFiles(argv: readonly string[], cwd: string, mount
     if (!isUnder(real, realMount)) throw new InvalidJobError(`the response file ${arg} resolves to ${real}, outside the mount ${mount}`);
     if (depth >= MAX_DEPTH) throw new InvalidJobError(`the response file ${arg} nests response files deeper than ${MAX_DEPTH} levels`);
     try {
-      return translateText(readFileSync(real, 'utf8'), from, mount);
+      return translateText(await readFile(real, 'utf8'), from, mount);
     } catch (err) {
       throw new InvalidJobError(`the response file ${arg} cannot be read on this worker (${errnoCode(err) ?? String(err)})`);
     }
   };
-  const expand = (arg: string, depth: number): string[] =>
-    arg.startsWith('@') ? splitResponseFile(read(arg, depth)).flatMap((a) => expand(a, depth + 1)) : [arg];
   const expanded: string[] = [argv[0] ?? ''];
-  for (let i = 1; i < argv.length; i++) expanded.push(...expand(argv[i] ?? '', 0));
+  const expand = async (arg: string, depth: number): Promise<void> => {
+    if (!arg.startsWith('@')) {
+      expanded.push(arg);
+      return;
+    }
+    for (const a of splitResponseFile(await read(arg, depth))) await expand(a, depth + 1);
+  };
+  for (let i = 1; i < argv.length; i++) await expand(argv[i] ?? '', 0);
   return { expanded, any: true };
 }
 
@@ -55,8 +60,8 @@ export function resolveResponseFiles(argv: readonly string[], cwd: string, mount
  * Writes `args` into a new response file only this worker's user can read (O_EXCL: never through
  * a planted symlink) and returns its path; the caller deletes it after the run.
  */
-export function writePrivateResponseFile(args: readonly string[], attemptId: string, dir = os.tmpdir()): string {
+export async function writePrivateResponseFile(args: readonly string[], attemptId: string, dir = os.tmpdir()): Promise<string> {
   const file = path.join(dir, `distbuild-${attemptId}.rsp`);
-  writeFileSync(file, args.map(quoteResponseArg).join('\n') + '\n', { mode: 0o600, flag: 'wx' });
+  await writeFile(file, args.map(quoteResponseArg).join('\n') + '\n', { mode: 0o600, flag: 'wx' });
   return file;
 }

@@ -1,6 +1,6 @@
 // Runs one attempt: the command in place, then its outputs published atomically.
-import { constants as fsConstants, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { constants as fsConstants, type Stats } from 'node:fs';
+import { copyFile, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { errnoCode } from '../common/errno.js';
 import type { ArgLimits } from '../common/job-limits.js';
 import { toMountRelative, translateText } from '../common/mount-path.js';
@@ -50,64 +50,65 @@ function failed(assign: Assignment, outcome: 'OUTCOME_FAILED' | 'OUTCOME_REJECTE
 /** A finished attempt. A staged one holds its outputs under temporary names until publish() or discard(). */
 export interface AttemptRun {
   readonly result: AttemptResult;
-  /** Renames the staged outputs into place; returns the final result. */
-  publish(): AttemptResult;
+  /** Renames the staged outputs into place; resolves to the final result. */
+  publish(): Promise<AttemptResult>;
   /** Deletes the staged outputs. */
-  discard(): void;
+  discard(): Promise<void>;
 }
 
-const settled = (result: AttemptResult, cleanup: () => void): AttemptRun => {
-  cleanup();
-  return { result, publish: () => result, discard: () => undefined };
+const settled = async (result: AttemptResult, cleanup: () => Promise<void>): Promise<AttemptRun> => {
+  await cleanup();
+  return { result, publish: async () => result, discard: async () => undefined };
 };
+
+const nothing = async (): Promise<void> => undefined;
 
 export async function runAttempt(assign: Assignment, options: RunAttemptOptions): Promise<AttemptRun> {
   let prepared: PreparedCommand;
   try {
-    prepared = prepareCommand(assign.job, {
+    prepared = await prepareCommand(assign.job, {
       policy: options.policy, mount: options.mount, attemptId: assign.attemptId, envAllowlist: options.envAllowlist, argLimits: options.argLimits, scratchDir: options.scratchDir,
     });
   } catch (err) {
-    const none = (): void => undefined;
-    if (err instanceof InvalidJobError) return settled(failed(assign, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', err.message), none);
+    if (err instanceof InvalidJobError) return settled(failed(assign, 'OUTCOME_REJECTED', 'FAILURE_KIND_INVALID_JOB', err.message), nothing);
     if (err instanceof WorkerUnfitError) {
-      return settled(failed(assign, 'OUTCOME_FAILED', err.mountMissing ? 'FAILURE_KIND_MOUNT_MISSING' : 'FAILURE_KIND_WORKER_UNFIT', err.message), none);
+      return settled(failed(assign, 'OUTCOME_FAILED', err.mountMissing ? 'FAILURE_KIND_MOUNT_MISSING' : 'FAILURE_KIND_WORKER_UNFIT', err.message), nothing);
     }
-    return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not prepare the command: ${err instanceof Error ? err.message : String(err)}`), none);
+    return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not prepare the command: ${err instanceof Error ? err.message : String(err)}`), nothing);
   }
   const cmd = prepared;
   /** Temporary outputs renamed into place: nothing left to delete. */
   let published = false;
   /** Deletes the scratch files, and the temporary outputs not renamed into place. */
-  const cleanup = (): void => {
-    for (const f of cmd.scratch) removeIfThere(f);
-    if (!published) for (const o of cmd.outputs) if (o.temp !== o.final) removeIfThere(o.temp);
+  const cleanup = async (): Promise<void> => {
+    const temps = published ? [] : cmd.outputs.filter((o) => o.temp !== o.final).map((o) => o.temp);
+    await Promise.all([...cmd.scratch, ...temps].map(removeIfThere));
   };
   try {
     for (const c of cmd.copies) await copyIfThere(c.from, c.to);
   } catch (err) {
-    cleanup();
-    return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not copy the file the command updates: ${err instanceof Error ? err.message : String(err)}`), () => undefined);
+    await cleanup();
+    return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not copy the file the command updates: ${err instanceof Error ? err.message : String(err)}`), nothing);
   }
   let result: AttemptResult;
   try {
     result = await execute(assign, cmd, options);
   } catch (err) {
-    cleanup();
+    await cleanup();
     throw err;
   }
   if (!result.staged) return settled(result, cleanup);
   return {
     result,
-    publish() {
+    async publish() {
       try {
-        const outputs = publish(cmd.outputs, options.mount, assign.job.clientMount);
+        const outputs = await publish(cmd.outputs, options.mount, assign.job.clientMount);
         published = true;
         return { ...result, outputs, staged: false };
       } catch (err) {
         return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_PUBLISH_FAILED', `could not publish the outputs: ${err instanceof Error ? err.message : String(err)}`, result.durationMs);
       } finally {
-        cleanup();
+        await cleanup();
       }
     },
     discard: cleanup,
@@ -162,32 +163,45 @@ async function execute(assign: Assignment, cmd: PreparedCommand, options: RunAtt
   };
 }
 
-/** Deletes `file` if it exists (most temporary outputs are gone by then: renamed, or never written). */
-function removeIfThere(file: string): void {
+/**
+ * Deletes `file` if it exists (most temporary outputs are gone by then: renamed, or never
+ * written). One that cannot be deleted (EACCES, a stalled mount's EIO…) is left behind: litter,
+ * not a failed attempt.
+ */
+async function removeIfThere(file: string): Promise<void> {
   try {
-    unlinkSync(file);
+    await unlink(file);
+  } catch (err) {
+    if (errnoCode(err) === undefined) throw err;
+  }
+}
+
+async function statOrUndefined(file: string): Promise<Stats | undefined> {
+  try {
+    return await stat(file);
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
+    return undefined;
   }
 }
 
 /** Renames each written temporary output into place; depfiles get the client's mount paths. */
-function publish(pending: readonly PendingOutput[], mount: string, clientMount: string): OutputFile[] {
+async function publish(pending: readonly PendingOutput[], mount: string, clientMount: string): Promise<OutputFile[]> {
   const out: OutputFile[] = [];
   for (const o of pending) {
     // Not every listed output is always written (e.g. a map the linker skipped).
-    let st = statSync(o.temp, { throwIfNoEntry: false });
+    let st = await statOrUndefined(o.temp);
     if (st === undefined) continue;
     if (o.role === 'depfile' && mount !== clientMount) {
-      const text = readFileSync(o.temp, 'utf8');
+      const text = await readFile(o.temp, 'utf8');
       const back = translateText(text, mount, clientMount);
       if (back !== text) {
-        writeFileSync(o.temp, back);
-        st = statSync(o.temp);
+        await writeFile(o.temp, back);
+        st = await stat(o.temp);
       }
     }
     // A rename keeps the file's mtime: the client checks size and mtime against what it sees.
-    if (o.temp !== o.final) renameSync(o.temp, o.final);
+    if (o.temp !== o.final) await rename(o.temp, o.final);
     out.push({ path: toMountRelative(o.final, mount) ?? o.final, sizeBytes: st.size, mtimeMs: st.mtimeMs });
   }
   return out;

@@ -164,7 +164,7 @@ export function startWorker(options: WorkerOptions): Worker {
       );
     }
     if (controller.signal.aborted) {
-      run.discard(); // cancelled: the server no longer wants it
+      await run.discard(); // cancelled: the server no longer wants it
       return;
     }
     if (!result.staged) {
@@ -172,7 +172,7 @@ export function startWorker(options: WorkerOptions): Worker {
       return;
     }
     if (mayPublishAtOnce(ticket)) {
-      outbox.push({ msg: 'result', result: run.publish() });
+      outbox.push({ msg: 'result', result: await run.publish() });
       return;
     }
     const verdict = awaitCommit(assign.attemptId, signal);
@@ -180,9 +180,9 @@ export function startWorker(options: WorkerOptions): Worker {
     const answer = await verdict;
     // Publish only with the server's go-ahead and while the lease still runs by our own (monotonic) clock.
     if (answer !== undefined && answer.commit.publish && performance.now() < answer.at + answer.commit.leaseRemainingMs) {
-      outbox.push({ msg: 'result', result: run.publish() });
+      outbox.push({ msg: 'result', result: await run.publish() });
     } else {
-      run.discard();
+      await run.discard();
       logger.info(`discarded the outputs of attempt ${assign.attemptId}: ${answer === undefined ? 'no commit from the server in time' : 'its lease or its job is gone'}`);
     }
   }

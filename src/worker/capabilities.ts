@@ -1,6 +1,6 @@
 // Finds the compilers a worker has, with their versions, and its memory.
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -41,10 +41,11 @@ export async function which(name: string, searchPath = process.env.PATH ?? ''): 
   return undefined;
 }
 
+/** A regular file with an execute bit: one stat (the exec itself has the last word). */
 async function isExecutableFile(file: string): Promise<boolean> {
   try {
-    await access(file, constants.X_OK);
-    return (await stat(file)).isFile();
+    const st = await stat(file);
+    return st.isFile() && (st.mode & 0o111) !== 0;
   } catch (err) {
     if (errnoCode(err) === undefined) throw err;
     return false;

@@ -17,6 +17,8 @@ export interface JobPolicy {
   readonly onMount: readonly string[];
   /** Executable found on PATH by bare name → its real path (undefined: not found): PATH is searched once per name. */
   readonly byName: Map<string, string | undefined>;
+  /** The real path of the mount setting, resolved when the policy is made (the administrator's path, trusted). */
+  readonly realMount: string;
 }
 
 export interface JobPolicyOptions {
@@ -37,7 +39,7 @@ export function createJobPolicy(options: JobPolicyOptions): JobPolicy {
     if (!options.allowMountExecutables && isUnder(real, realMount)) onMount.push(real);
     else allowed.add(real);
   }
-  return { allowed, allowFlags: options.allowFlags, onMount, byName: new Map() };
+  return { allowed, allowFlags: options.allowFlags, onMount, byName: new Map(), realMount };
 }
 
 /** The real path of an executable file, or undefined if there is none (at start-up: sync). */
@@ -91,8 +93,8 @@ export type PolicyVerdict =
       readonly realPaths: ReadonlyMap<string, string>;
     }
   | { readonly type: 'refused'; readonly reason: string }
-  /** This worker cannot run it, another may: something it needs is not here. */
-  | { readonly type: 'unfit'; readonly reason: string };
+  /** This worker cannot run it, another may: something it needs is not here (`cwdMissing`: its working directory). */
+  | { readonly type: 'unfit'; readonly reason: string; readonly cwdMissing?: boolean };
 
 const refused = (reason: string): PolicyVerdict => ({ type: 'refused', reason });
 const unfit = (reason: string): PolicyVerdict => ({ type: 'unfit', reason });
@@ -111,13 +113,13 @@ export async function checkJob(argv: readonly string[], cwd: string, mount: stri
   }
   const flags = checkFlags(argv, policy.allowFlags);
   if (flags.type === 'refused') return refused(flags.reason);
-  const realMount = await realpath(mount);
+  const { realMount } = policy;
   let realCwd: string;
   try {
     realCwd = await realpath(cwd);
   } catch (err) {
     if (errnoCode(err) === undefined) throw err;
-    return unfit(`the working directory ${cwd} does not exist on this worker`);
+    return { type: 'unfit', reason: `the working directory ${cwd} does not exist on this worker`, cwdMissing: true };
   }
   if (!isUnder(realCwd, realMount)) return refused(`the working directory ${cwd} resolves to ${realCwd}, outside the mount ${mount}`);
   const realPaths = new Map<string, string>();

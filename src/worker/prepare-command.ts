@@ -58,13 +58,14 @@ export async function prepareCommand(job: Job, options: PrepareOptions): Promise
   const from = job.clientMount;
   const cwd = path.resolve(fromMountRelative(job.cwd, mount));
   if (!isUnder(cwd, mount)) throw new InvalidJobError(`the job's cwd "${job.cwd}" lies outside the mount`);
-  if ((await statOrUndefined(cwd))?.isDirectory() !== true) {
+  /** The cwd is not here: this worker's mount is missing, or another host's new directory is not visible yet. */
+  const cwdMissing = async (): Promise<never> => {
     const missing = await mountMissing(mount);
     if (missing !== undefined) throw new WorkerUnfitError(missing, true);
-    throw new WorkerUnfitError(
-      `the job's working directory ${cwd} does not exist on this worker; is --fs-mount=${mount} the same filesystem as the client's ${from}?`,
-    );
-  }
+    throw new WorkerUnfitError(`the job's working directory ${cwd} does not exist on this worker; is --fs-mount=${mount} the same filesystem as the client's ${from}?`);
+  };
+  // With a policy, its realpath of the cwd tells; without one (tests of translation), a stat.
+  if (options.policy === undefined && (await statOrUndefined(cwd))?.isDirectory() !== true) await cwdMissing();
 
   const tooLarge = options.argLimits === undefined ? undefined : argLimitViolation(job.argv, options.argLimits, 'worker');
   if (tooLarge !== undefined) throw new InvalidJobError(tooLarge);
@@ -84,6 +85,7 @@ export async function prepareCommand(job: Job, options: PrepareOptions): Promise
   if (options.policy !== undefined) {
     const verdict = await checkJob(argv, cwd, mount, cl.outputs.map((o) => o.path), options.policy);
     if (verdict.type === 'refused') throw new InvalidJobError(verdict.reason);
+    if (verdict.type === 'unfit' && verdict.cwdMissing === true) await cwdMissing();
     if (verdict.type === 'unfit') throw new WorkerUnfitError(verdict.reason);
     file = verdict.executable;
     argv0 = safeArgv0(argv0, verdict.executable, cwd, mount);

@@ -9,11 +9,9 @@ export interface RunningAttempt {
   readonly attemptId: string;
   readonly worker: WorkerSession;
   readonly startedAt: number;
-  /** The worker must renew before this, or the attempt is lost and the job requeued. */
-  /** On the monotonic clock (performance.now()), not the wall clock. */
+  /** The worker must renew before this (monotonic clock: performance.now()), or the attempt is lost and the job requeued. */
   leaseExpiresAt: number;
-  /** The server told the worker to publish: the next result from it is final. */
-  /** The server told this attempt to publish: the sweep gives it a grace period past its lease to report. */
+  /** The server told the worker to publish: its next result is final, and the sweep gives it a grace period past its lease. */
   committing: boolean;
 }
 

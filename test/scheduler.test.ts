@@ -3,6 +3,7 @@ import t from 'tap';
 import winston from 'winston';
 import { createChannel } from '../src/common/channel.js';
 import type { Job, ServerMessage } from '../src/protocol/messages.js';
+import { resultOf } from '../src/server/job-record.js';
 import { createScheduler, type Scheduler } from '../src/server/scheduler.js';
 import { createWorkerSession, type WorkerSession } from '../src/server/worker-session.js';
 
@@ -145,5 +146,5 @@ t.test('with no link-capable worker, a link fails at once so the launcher can li
   const { scheduler, worker } = setup();
   worker('compile-only', { link: false });
   const record = scheduler.submit(job('app', ['build'], 'JOB_KIND_LINK'));
-  t.equal(record.result?.failure, 'FAILURE_KIND_NO_ELIGIBLE_WORKER');
+  t.equal(resultOf(record)?.failure, 'FAILURE_KIND_NO_ELIGIBLE_WORKER');
 });

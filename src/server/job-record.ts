@@ -3,33 +3,43 @@ import path from 'node:path';
 import type { AttemptFailure, FailureKind, Job, JobResult } from '../protocol/messages.js';
 import type { WorkerSession } from './worker-session.js';
 
-export type JobState = 'queued' | 'running' | 'done';
-
 export interface RunningAttempt {
   readonly attemptId: string;
   readonly worker: WorkerSession;
   readonly startedAt: number;
   /** The worker must renew before this (monotonic clock: performance.now()), or the attempt is lost and the job requeued. */
   leaseExpiresAt: number;
-  /** The server told the worker to publish: its next result is final, and the sweep gives it a grace period past its lease. */
-  committing: boolean;
+}
+
+/**
+ * A job's life. Queued (waiting for a worker, or between attempts); running one attempt;
+ * committing (the server told that attempt to publish: its next result is final, and the sweep
+ * gives it a grace period past its lease); settled, with its one final result.
+ */
+export type JobLife =
+  | { readonly state: 'queued' }
+  | { readonly state: 'running'; readonly attempt: RunningAttempt }
+  | { readonly state: 'committing'; readonly attempt: RunningAttempt }
+  | { readonly state: 'settled'; readonly result: JobResult };
+
+/** The attempt a job runs now, if it runs one. */
+export function attemptOf(record: JobRecord): RunningAttempt | undefined {
+  return record.life.state === 'running' || record.life.state === 'committing' ? record.life.attempt : undefined;
 }
 
 export interface JobRecord {
   readonly job: Job;
   readonly summary: string;
   readonly submittedAt: number;
-  state: JobState;
+  life: JobLife;
   /** When it (re-)entered the queue. */
   queuedAt: number;
   /** When a free worker first took a younger job over it (locality), if one has. */
   passedOverAt: number | undefined;
   attemptNo: number;
-  current: RunningAttempt | undefined;
   readonly failures: AttemptFailure[];
   /** Session ids of workers an attempt failed on: a retry goes elsewhere when it can. */
   readonly avoid: Set<string>;
-  result: JobResult | undefined;
   readonly waiters: Set<(result: JobResult) => void>;
 }
 
@@ -38,14 +48,12 @@ export function createJobRecord(job: Job, now: number): JobRecord {
     job,
     summary: summarize(job),
     submittedAt: now,
-    state: 'queued',
+    life: { state: 'queued' },
     queuedAt: now,
     passedOverAt: undefined,
     attemptNo: 0,
-    current: undefined,
     failures: [],
     avoid: new Set(),
-    result: undefined,
     waiters: new Set(),
   };
 }
@@ -59,7 +67,7 @@ export function failedResult(record: JobRecord, outcome: 'OUTCOME_FAILED' | 'OUT
     stdout: new Uint8Array(),
     stderr: new Uint8Array(),
     durationMs: 0,
-    worker: record.current?.worker.name ?? '',
+    worker: attemptOf(record)?.worker.name ?? '',
     outputs: [],
     failure,
     message,
@@ -78,4 +86,9 @@ function summarize(job: Job): string {
   const pick = job.kind === 'JOB_KIND_LINK' ? out : (source ?? out);
   if (pick === undefined) return path.basename(argv[0] ?? '?');
   return pick.startsWith(job.clientMount) ? pick.slice(job.clientMount.length + 1) : pick;
+}
+
+/** The job's final result, once it has settled. */
+export function resultOf(record: JobRecord): JobResult | undefined {
+  return record.life.state === 'settled' ? record.life.result : undefined;
 }

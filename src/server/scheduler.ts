@@ -5,7 +5,7 @@ import { failurePolicy } from '../common/failure.js';
 import { argLimitViolation, defaultArgLimits, type ArgLimits } from '../common/job-limits.js';
 import type { AttemptResult, DirReport, FailureKind, Job, JobResult, JobTotals, RunningJob } from '../protocol/messages.js';
 import { createJobQueue, primaryDir } from './job-queue.js';
-import { createJobRecord, failedResult, type JobRecord } from './job-record.js';
+import { attemptOf, createJobRecord, failedResult, resultOf, type JobRecord } from './job-record.js';
 import { createLocalityIndex, type LocalityIndex } from './locality-index.js';
 import { chooseWorker } from './placement.js';
 import type { SchedulerEvents } from './server-metrics.js';
@@ -85,10 +85,8 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
   const isLink = (r: JobRecord): boolean => r.job.kind === 'JOB_KIND_LINK';
 
   function finish(record: JobRecord, result: JobResult): void {
-    if (record.state === 'done') return;
-    record.state = 'done';
-    record.result = result;
-    record.current = undefined;
+    if (record.life.state === 'settled') return;
+    record.life = { state: 'settled', result };
     if (result.outcome === 'OUTCOME_COMPLETED') {
       if (result.exitCode === 0) totals.succeeded++;
       else totals.compileErrors++;
@@ -123,9 +121,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     }
     locality.touch(worker, record.job.dirs);
     record.attemptNo++;
-    record.state = 'running';
-    const now = Date.now();
-    record.current = { attemptId, worker, startedAt: now, leaseExpiresAt: monotonicNow() + options.leaseMs, committing: false };
+    record.life = { state: 'running', attempt: { attemptId, worker, startedAt: Date.now(), leaseExpiresAt: monotonicNow() + options.leaseMs } };
     worker.running.set(attemptId, record);
     pool.refresh(worker);
     worker.outbox.push({
@@ -142,7 +138,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
 
   /** Places an arriving (or returning) job on the best free worker, or queues it. */
   function place(record: JobRecord, retry: boolean): void {
-    record.state = 'queued';
+    record.life = { state: 'queued' };
     record.queuedAt = Date.now();
     const worker = chooseWorker(record, pool, locality);
     if (worker !== undefined) assign(record, worker);
@@ -174,7 +170,8 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       pool.refresh(worker);
     }
     record.failures.push({ worker: worker?.name ?? '', failure: kind, message });
-    record.current = undefined;
+    // The attempt is over: the job waits to be placed again, or to settle just below.
+    record.life = { state: 'queued' };
     if (policy.retryable && record.attemptNo < options.maxAttempts && pool.anyEligible(isLink(record))) {
       totals.retries++;
       options.events?.retried(record);
@@ -187,11 +184,11 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
   }
 
   function cancelNow(record: JobRecord): void {
-    if (record.state === 'done' || record.waiters.size > 0) return;
-    if (record.state === 'queued') {
+    if (record.life.state === 'settled' || record.waiters.size > 0) return;
+    if (record.life.state === 'queued') {
       queue.remove(record);
-    } else if (record.current !== undefined) {
-      const { worker, attemptId } = record.current;
+    } else {
+      const { worker, attemptId } = record.life.attempt;
       worker.running.delete(attemptId);
       worker.outbox.push({ msg: 'cancel', cancel: { attemptId, reason: 'cancelled by its client' } });
       pool.refresh(worker);
@@ -206,7 +203,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     submit(job) {
       const known = jobs.get(job.id);
       // A resubmission attaches to the running job; only a cancelled one starts afresh.
-      if (known !== undefined && known.result?.failure !== 'FAILURE_KIND_CANCELLED') return known;
+      if (known !== undefined && resultOf(known)?.failure !== 'FAILURE_KIND_CANCELLED') return known;
       const record = createJobRecord(job, Date.now());
       jobs.set(job.id, record);
       totals.submitted++;
@@ -222,8 +219,8 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       return record;
     },
     onResult(record, listener) {
-      if (record.result !== undefined) {
-        listener(record.result);
+      if (record.life.state === 'settled') {
+        listener(record.life.result);
         return () => undefined;
       }
       record.waiters.add(listener);
@@ -231,7 +228,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     },
     cancel: cancelNow,
     cancelIfUnwanted(record) {
-      if (record.state === 'done' || record.waiters.size > 0) return;
+      if (record.life.state === 'settled' || record.waiters.size > 0) return;
       setTimeout(() => cancelNow(record), options.cancelGraceMs ?? 10_000).unref();
     },
     addWorker(worker) {
@@ -252,16 +249,16 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     },
     attemptResult(worker, result) {
       const record = worker.running.get(result.attemptId);
-      if (record === undefined || record.current?.attemptId !== result.attemptId) {
+      const current = record === undefined ? undefined : attemptOf(record);
+      if (record === undefined || current === undefined || current.attemptId !== result.attemptId) {
         logger.info(`discarded a late result of attempt ${result.attemptId} from ${worker.name}: its lease or its job is gone`);
         if (result.staged) worker.outbox.push({ msg: 'commit', commit: { attemptId: result.attemptId, publish: false, leaseRemainingMs: 0 } });
         return;
       }
       if (result.staged && result.outcome === 'OUTCOME_COMPLETED') {
         // Two-phase publication: only the current attempt, within its lease, may rename its outputs.
-        const current = record.current;
         const remaining = current.leaseExpiresAt - monotonicNow();
-        current.committing = remaining > 0;
+        if (remaining > 0) record.life = { state: 'committing', attempt: current };
         worker.outbox.push({ msg: 'commit', commit: { attemptId: result.attemptId, publish: remaining > 0, leaseRemainingMs: Math.max(0, remaining) } });
         return;
       }
@@ -273,7 +270,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       }
       pool.refresh(worker);
       if (result.memoryFreeBytes > 0) worker.memoryFreeBytes = result.memoryFreeBytes;
-      const queuedMs = Math.max(0, record.current.startedAt - record.queuedAt);
+      const queuedMs = Math.max(0, current.startedAt - record.queuedAt);
       if (result.outcome === 'OUTCOME_COMPLETED') {
         worker.completed++;
         if (isLink(record)) worker.links++;
@@ -303,7 +300,8 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     renewLeases(worker, attemptIds) {
       const until = monotonicNow() + options.leaseMs;
       for (const id of attemptIds) {
-        const current = worker.running.get(id)?.current;
+        const record = worker.running.get(id);
+        const current = record === undefined ? undefined : attemptOf(record);
         if (current?.attemptId === id) current.leaseExpiresAt = until;
       }
     },
@@ -319,10 +317,10 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       const mono = monotonicNow();
       for (const worker of [...pool.all.values()]) {
         for (const [attemptId, record] of [...worker.running]) {
-          const current = record.current;
+          const current = attemptOf(record);
           // A commit granted: the worker renames its outputs within the lease it was told; its
           // final result gets a grace period past it, so a rename under way is not raced by a retry.
-          const deadline = current === undefined ? Infinity : current.leaseExpiresAt + (current.committing ? commitGraceMs : 0);
+          const deadline = current === undefined ? Infinity : current.leaseExpiresAt + (record.life.state === 'committing' ? commitGraceMs : 0);
           if (deadline > mono) continue;
           worker.running.delete(attemptId);
           worker.outbox.push({ msg: 'cancel', cancel: { attemptId, reason: 'its lease expired' } });
@@ -348,7 +346,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
           `no worker took the job within the queue timeout of ${options.queueTimeoutMs} ms (setting queue_timeout)`);
       }
       for (const [id, record] of jobs) {
-        if (record.state === 'done' && now - record.submittedAt > options.retentionMs) jobs.delete(id);
+        if (record.life.state === 'settled' && now - record.submittedAt > options.retentionMs) jobs.delete(id);
       }
     },
     queuedCount: () => queue.size,
@@ -360,7 +358,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
             jobId: record.job.id,
             kind: record.job.kind,
             worker: w.name,
-            ageMs: now - (record.current?.startedAt ?? now),
+            ageMs: now - (attemptOf(record)?.startedAt ?? now),
             summary: record.summary,
             attempt: record.attemptNo,
           });

@@ -22,13 +22,15 @@ export async function confinedPath(written: string, realCwd: string, realMount: 
   const abs = written.startsWith('/') ? written : `${realCwd}/${written}`;
   const slash = abs.lastIndexOf('/');
   const base = abs.slice(slash + 1);
-  const existing = await realpathOrUndefined(abs);
-  if (existing !== undefined) {
+  // lstat first: a new output (the common case) then costs one failed call, not two.
+  const link = await lstatOrUndefined(abs);
+  if (link !== undefined) {
+    const existing = await realpathOrUndefined(abs);
+    if (existing === undefined) return { type: 'invalid', why: link.isSymbolicLink() ? 'is a symlink to a file that does not exist' : 'cannot be resolved' };
     const cut = existing.lastIndexOf('/');
     return judge(existing, existing.slice(0, cut) || '/', existing.slice(cut + 1), realMount);
   }
   if (base === '' || base === '.' || base === '..') return { type: 'invalid', why: 'does not name a file' };
-  if ((await lstatOrUndefined(abs))?.isSymbolicLink() === true) return { type: 'invalid', why: 'is a symlink to a file that does not exist' };
   const realDir = await realpathOrUndefined(abs.slice(0, slash) || '/');
   if (realDir === undefined) return { type: 'missing-dir' };
   return judge(realDir === '/' ? `/${base}` : `${realDir}/${base}`, realDir, base, realMount);

@@ -1,6 +1,6 @@
 // What a worker agrees to run: allowlisted executables by their checked real path, known flags, writes inside its mount.
 import { realpathSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../common/errno.js';
 import { checkFlags } from '../common/flag-policy.js';
@@ -19,6 +19,11 @@ export interface JobPolicy {
   readonly byName: Map<string, string | undefined>;
   /** The real path of the mount setting, resolved when the policy is made (the administrator's path, trusted). */
   readonly realMount: string;
+  /**
+   * Executable named by a path → the file it was last (device, inode) and that file's real path.
+   * Safe to reuse while the path leads to the same file: the worker runs the real path, never the name.
+   */
+  readonly byPath: Map<string, { readonly dev: number; readonly ino: number; readonly real: string | undefined }>;
 }
 
 export interface JobPolicyOptions {
@@ -39,7 +44,7 @@ export function createJobPolicy(options: JobPolicyOptions): JobPolicy {
     if (!options.allowMountExecutables && isUnder(real, realMount)) onMount.push(real);
     else allowed.add(real);
   }
-  return { allowed, allowFlags: options.allowFlags, onMount, byName: new Map(), realMount };
+  return { allowed, allowFlags: options.allowFlags, onMount, byName: new Map(), realMount, byPath: new Map() };
 }
 
 /** The real path of an executable file, or undefined if there is none (at start-up: sync). */
@@ -69,9 +74,27 @@ async function realExecutable(where: string | undefined): Promise<string | undef
  * (once); a path (relative to `cwd`) is resolved on every job, since the file it names may change.
  */
 async function resolveTool(tool: string, cwd: string, policy: JobPolicy): Promise<string | undefined> {
-  if (tool.includes('/')) return realExecutable(await which(tool.startsWith('/') ? tool : `${cwd}/${tool}`));
+  if (tool.includes('/')) return resolvePath(tool.startsWith('/') ? tool : `${cwd}/${tool}`, policy);
   if (!policy.byName.has(tool)) policy.byName.set(tool, await realExecutable(await which(tool)));
   return policy.byName.get(tool);
+}
+
+/** The real path of the executable file at `file`, on every job (one stat, and a realpath when the file changed). */
+async function resolvePath(file: string, policy: JobPolicy): Promise<string | undefined> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch (err) {
+    if (errnoCode(err) === undefined) throw err;
+    return undefined;
+  }
+  if (!st.isFile() || (st.mode & 0o111) === 0) return undefined;
+  const known = policy.byPath.get(file);
+  if (known !== undefined && known.dev === st.dev && known.ino === st.ino) return known.real;
+  const real = await realExecutable(file);
+  if (policy.byPath.size >= 10_000) policy.byPath.clear();
+  policy.byPath.set(file, { dev: st.dev, ino: st.ino, real });
+  return real;
 }
 
 /** Resolves allowlist entries (names on PATH or paths) to real paths; unknown ones are skipped. */

@@ -16,6 +16,10 @@ const unmounted = path.join(tmp, 'not-mounted');
 mkdirSync(work, { recursive: true });
 mkdirSync(local);
 mkdirSync(unmounted);
+/** A gcc that says it is another version: a worker whose compiler differs from the client's. */
+const otherGcc = path.join(tmp, 'other-gcc');
+mkdirSync(otherGcc);
+writeFileSync(path.join(otherGcc, 'gcc'), '#!/bin/sh\nif [ "$1" = --version ]; then echo "gcc (Other) 99.1.0"; exit 0; fi\nexec /usr/bin/gcc "$@"\n', { mode: 0o755 });
 const FILES = Array.from({ length: 12 }, (_, i) => `u${i}.c`);
 for (const [i, f] of FILES.entries()) {
   const text = `int f${i}(int x) { return x * ${i + 1}; }\n`;
@@ -36,12 +40,16 @@ t.test('a worker removes the scratch files a dead worker left behind', async (t)
   t.ok(existsSync(path.join(os.tmpdir(), `distbuild-worker-${pid}`)), 'the live worker has its own');
 });
 
-t.test('jobs refused by an unmounted worker and one without gcc build on the healthy worker', async (t) => {
+t.test('jobs refused by an unmounted worker, one without gcc and one with another gcc build on the healthy worker', async (t) => {
+  // Three unfit workers and one healthy: enough attempts to reach it (placement does not yet match compilers).
   const farm = await startFarm({
+    serverArgs: ['--max-attempts=4'],
     workers: [
       { name: 'w-unmounted', mount: unmounted },
       // Its PATH has no gcc: the job's "gcc" is not installed there.
       { name: 'w-nogcc', mount, env: { PATH: '/nonexistent' } },
+      // Its gcc is another compiler than the client's: its objects would differ.
+      { name: 'w-othergcc', mount, env: { PATH: `${otherGcc}:${process.env.PATH ?? '/usr/bin:/bin'}` } },
       { name: 'w-healthy', mount },
     ],
   });
@@ -68,6 +76,8 @@ t.test('jobs refused by an unmounted worker and one without gcc build on the hea
   const unmountedFailures = byName.get('w-unmounted')?.failed ?? 0;
   t.comment(`attempts failed: w-unmounted ${unmountedFailures}, w-nogcc ${byName.get('w-nogcc')?.failed ?? 0}, retries ${s.totals.retries}`);
   t.equal(byName.get('w-nogcc')?.failed, 0, 'a worker without the compiler is not held at fault: the job may simply need another');
+  t.equal(byName.get('w-othergcc')?.completed, 0, 'a worker whose gcc is another version builds nothing');
+  t.equal(byName.get('w-othergcc')?.failed, 0, 'and is not held at fault for it');
   t.ok(s.totals.retries >= 1, 'attempts on the unfit workers were retried elsewhere');
   if (unmountedFailures >= 3) {
     t.not(byName.get('w-unmounted')?.circuit, 'closed', 'the unmounted worker is benched by its circuit breaker');

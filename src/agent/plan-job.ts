@@ -8,6 +8,19 @@ import { isUnder, toMountRelative } from '../common/mount-path.js';
 import type { Settings } from '../config/settings.js';
 import type { Job } from '../protocol/messages.js';
 import { farmFlagsRefusal } from './farm-flags.js';
+import { createCompilerIdentities, isIdentifiedCompiler, resolveExecutable } from '../common/compiler-identity.js';
+
+/** The client's compilers, identified once per binary for the agent's life. */
+const identities = createCompilerIdentities();
+
+/** The identity of the compiler `command` runs, as the client's PATH finds it ("" for tools not identified). */
+async function compilerOf(command: readonly string[], cwd: string, env: readonly string[]): Promise<string> {
+  const tool = command[0] ?? '';
+  if (!isIdentifiedCompiler(tool)) return '';
+  const searchPath = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
+  const real = await resolveExecutable(tool, cwd, searchPath);
+  return real === undefined ? '' : identities.of(real);
+}
 
 export type JobPlan =
   | { readonly where: 'local'; readonly reason: string; readonly label: string }
@@ -120,6 +133,7 @@ export async function planJob(input: PlanInput): Promise<JobPlan> {
     timeoutMs: 0,
     client: `${HOST}:${input.pid}`,
     outputs: cl.outputs.map((o) => rel(o.path)).filter((p): p is string => p !== undefined),
+    compiler: await compilerOf(input.command, cwd, input.env),
   };
   return { where: 'remote', job, mount, label };
 }

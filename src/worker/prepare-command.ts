@@ -7,6 +7,10 @@ import { parseCommandLine, type CommandLine } from '../common/command-line.js';
 import { isAllowedJobEnv } from '../common/job-env.js';
 import { argLimitViolation, type ArgLimits } from '../common/job-limits.js';
 import { InvalidJobError, WorkerUnfitError } from './invalid-job-error.js';
+import { createCompilerIdentities } from '../common/compiler-identity.js';
+
+/** This worker's compilers, identified once per binary (path, size, mtime). */
+const identities = createCompilerIdentities();
 import { checkJob, type JobPolicy } from './job-policy.js';
 import { resolveResponseFiles, writePrivateResponseFile } from './response-files.js';
 import { translateCommand } from './translate-command.js';
@@ -87,6 +91,12 @@ export async function prepareCommand(job: Job, options: PrepareOptions): Promise
     if (verdict.type === 'refused') throw new InvalidJobError(verdict.reason);
     if (verdict.type === 'unfit' && verdict.cwdMissing === true) await cwdMissing();
     if (verdict.type === 'unfit') throw new WorkerUnfitError(verdict.reason);
+    if (job.compiler !== '') {
+      const mine = await identities.of(verdict.executable);
+      if (mine !== job.compiler) {
+        throw new WorkerUnfitError(`this worker's ${argv0} (${verdict.executable}) is ${mine === '' ? 'not one it can identify' : `"${mine}"`}, the client's is "${job.compiler}": its objects would differ`);
+      }
+    }
     file = verdict.executable;
     argv0 = safeArgv0(argv0, verdict.executable, cwd, mount);
     realOf = (p) => verdict.realPaths.get(p);

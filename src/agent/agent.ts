@@ -61,14 +61,20 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
 
   /** Where jobs without a server_addr go: looked up once (mDNS) per kind of client (token or not, tls_ca), then kept for the agent's life. */
   const discovered = new Map<string, Promise<string>>();
+  /** The server found for jobs without a server_addr, searched once per kind of client. */
+  function discover(call: LauncherCall): Promise<string> {
+    const { settings } = call;
+    const lookup = { serverAddr: undefined, mdns: settings.mdns, discoveryTimeoutMs: settings.discoveryTimeoutMs, sendsToken: call.token !== undefined, tlsCa: settings.tls.ca };
+    const key = JSON.stringify(lookup);
+    let found = discovered.get(key);
+    if (found === undefined) discovered.set(key, (found = findServer(lookup, logger)));
+    return found;
+  }
+
   /** One submitter (one stream) per server and the settings that shape its channel and batches. */
   async function submitterFor(call: LauncherCall): Promise<Submitter> {
     const { settings } = call;
-    const lookup = { serverAddr: undefined, mdns: settings.mdns, discoveryTimeoutMs: settings.discoveryTimeoutMs, sendsToken: call.token !== undefined, tlsCa: settings.tls.ca };
-    const lookupKey = JSON.stringify(lookup);
-    let found = discovered.get(lookupKey);
-    if (found === undefined) discovered.set(lookupKey, (found = findServer(lookup, logger)));
-    const serverAddr = settings.serverAddr ?? (await found);
+    const serverAddr = settings.serverAddr ?? (await discover(call));
     const submitterOptions = {
       serverAddr,
       connectTimeoutMs: settings.connectTimeoutMs,

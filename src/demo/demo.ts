@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { errnoCode } from '../common/errno.js';
 import { fetchStatus } from '../cli/status-command.js';
 import { formatStatus } from '../cli/format-status.js';
 import type { Settings } from '../config/settings.js';
@@ -109,7 +110,13 @@ export async function runDemo(settings: Settings): Promise<number> {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     const agentPid = path.join(path.dirname(agentSocket), 'agent.pid');
-    if (existsSync(agentPid)) process.kill(Number(readFileSync(agentPid, 'utf8')), 'SIGTERM');
+    if (existsSync(agentPid)) {
+      try {
+        process.kill(Number(readFileSync(agentPid, 'utf8')), 'SIGTERM');
+      } catch (err) {
+        if (errnoCode(err) !== 'ESRCH') throw err; // the agent had already exited
+      }
+    }
     rmSync(top, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { checkFlags, toolFamily, type FlagVerdict, type WrittenPath } from '../src/common/flag-policy.js';
+import { seededRandom } from './helpers/random.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CC = 'gcc';
@@ -224,17 +225,6 @@ t.test('real command lines (c-ares, libarchive, cppcheck, the sample project, th
 // ---------------------------------------------------------------------------------------------
 // Fuzz: random command lines built from the tables, checked against what each piece must do.
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A piece of a command line and what the policy must make of it. */
 interface Piece {
@@ -412,7 +402,7 @@ function randomCommand(r: Rng): { argv: string[]; pieces: Piece[]; allow: string
 }
 
 t.test('fuzz: 20,000 random command lines', async (t) => {
-  const r = new Rng(prng(0x5eed));
+  const r = new Rng(seededRandom(0x5eed));
   const start = Date.now();
   let ok = 0;
   const failures: string[] = [];

@@ -8,7 +8,8 @@ import { isUnder, toMountRelative } from '../common/mount-path.js';
 import type { Settings } from '../config/settings.js';
 import type { Job } from '../protocol/messages.js';
 import { farmFlagsRefusal } from './farm-flags.js';
-import { createCompilerIdentities, isIdentifiedCompiler, resolveExecutable } from '../common/compiler-identity.js';
+import { createCompilerIdentities, isIdentifiedCompiler } from '../common/compiler-identity.js';
+import { realExecutable } from '../common/find-executable.js';
 
 /** The client's compilers, identified once per binary for the agent's life. */
 const identities = createCompilerIdentities();
@@ -18,7 +19,7 @@ async function compilerOf(command: readonly string[], cwd: string, env: readonly
   const tool = command[0] ?? '';
   if (!isIdentifiedCompiler(tool)) return '';
   const searchPath = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
-  const real = await resolveExecutable(tool, cwd, searchPath);
+  const real = await realExecutable(tool, cwd, searchPath);
   return real === undefined ? '' : identities.of(real);
 }
 

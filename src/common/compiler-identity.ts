@@ -1,6 +1,6 @@
 // Who a compiler is: `--version`'s first line and `-dumpmachine`, computed once per binary (path, size, mtime).
 import { execFile } from 'node:child_process';
-import { realpath, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { errnoCode } from './errno.js';
 
 /** gcc and clang drivers by name (versioned and cross ones too): the tools worth identifying. */
@@ -57,16 +57,3 @@ export function createCompilerIdentities(): CompilerIdentities {
   };
 }
 
-/** The real path of the executable `name` names on the client's side: a path (relative to `cwd`), or a name on `searchPath`. */
-export async function resolveExecutable(name: string, cwd: string, searchPath: string): Promise<string | undefined> {
-  const candidates = name.includes('/') ? [name.startsWith('/') ? name : `${cwd}/${name}`] : searchPath.split(':').filter((d) => d !== '').map((d) => `${d}/${name}`);
-  for (const file of candidates) {
-    try {
-      const st = await stat(file);
-      if (st.isFile() && (st.mode & 0o111) !== 0) return await realpath(file);
-    } catch (err) {
-      if (errnoCode(err) === undefined) throw err;
-    }
-  }
-  return undefined;
-}

@@ -34,3 +34,23 @@ export function splitResponseFile(text: string): string[] {
   if (inArg) args.push(cur);
   return args;
 }
+
+/** gcc reads response files inside response files; deeper than this is refused. */
+export const MAX_RESPONSE_DEPTH = 8;
+
+/**
+ * `argv` with every @FILE argument replaced by the arguments its text holds, nested ones too, as
+ * gcc reads them. `read` gives the text of one (at `depth`, 0 for argv's own) and throws to refuse it.
+ */
+export async function expandResponseFiles(argv: readonly string[], read: (arg: string, depth: number) => Promise<string>): Promise<string[]> {
+  const out: string[] = [argv[0] ?? ''];
+  const expand = async (arg: string, depth: number): Promise<void> => {
+    if (!arg.startsWith('@')) {
+      out.push(arg);
+      return;
+    }
+    for (const a of splitResponseFile(await read(arg, depth))) await expand(a, depth + 1);
+  };
+  for (let i = 1; i < argv.length; i++) await expand(argv[i] ?? '', 0);
+  return out;
+}

@@ -150,7 +150,7 @@ export function parseTokens(token: string | undefined, file: string, text: strin
   return tokens;
 }
 
-const settingName = (key: 'tokenFile' | 'workerTokenFile'): string => (key === 'tokenFile' ? 'token_file' : 'worker_token_file');
+const settingName = (key: 'tokenFile' | 'workerTokenFile'): string => fileKey(key);
 
 /** The token setting plus every non-empty line of the token file. */
 function readTokens(token: string | undefined, file: string | undefined, key: 'tokenFile' | 'workerTokenFile' = 'tokenFile'): string[] {

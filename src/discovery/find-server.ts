@@ -13,7 +13,7 @@ export interface ServerLookup {
 }
 
 /** Why this client must not search the LAN, or undefined: a token never goes to a host that merely answered mDNS. */
-export function discoveryRefusal(lookup: ServerLookup): string | undefined {
+function discoveryRefusal(lookup: ServerLookup): string | undefined {
   if (!lookup.sendsToken || lookup.tlsCa !== undefined) return undefined;
   return `not searching the LAN (mDNS) for a server: this client holds a token, which would go to whichever host answers first. Set server_addr, or tls_ca so that the server must prove itself; trying ${DEFAULT_SERVER_ADDR}`;
 }

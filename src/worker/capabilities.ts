@@ -1,6 +1,5 @@
 // Finds the compilers a worker has, with their versions, and its memory.
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -27,28 +26,6 @@ function isExecutable(file: string): boolean {
   } catch (err) {
     if (errnoCode(err) === undefined) throw err;
     return false; // ENOENT, EACCES, ENOTDIR, ELOOP…: not an executable here
-  }
-}
-
-/** whichSync without blocking: for the paths jobs name, which may be on a stalled mount. */
-export async function which(name: string, searchPath = process.env.PATH ?? ''): Promise<string | undefined> {
-  if (name.includes('/')) return (await isExecutableFile(name)) ? path.resolve(name) : undefined;
-  for (const dir of searchPath.split(':')) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, name);
-    if (await isExecutableFile(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-/** A regular file with an execute bit: one stat (the exec itself has the last word). */
-async function isExecutableFile(file: string): Promise<boolean> {
-  try {
-    const st = await stat(file);
-    return st.isFile() && (st.mode & 0o111) !== 0;
-  } catch (err) {
-    if (errnoCode(err) === undefined) throw err;
-    return false;
   }
 }
 

@@ -6,7 +6,7 @@ import { isUnder } from '../common/mount-path.js';
 
 export type ConfinedPath =
   /** The real path it lands at, inside the mount (its directory fully resolved; the file may not exist yet). */
-  | { readonly type: 'inside'; readonly real: string; readonly realDir: string; readonly base: string }
+  | { readonly type: 'inside'; readonly real: string }
   | { readonly type: 'outside'; readonly real: string }
   /** Its directory is not there (yet: NFS shows other hosts' new directories late). */
   | { readonly type: 'missing-dir' }
@@ -27,17 +27,16 @@ export async function confinedPath(written: string, realCwd: string, realMount: 
   if (link !== undefined) {
     const existing = await realpathOrUndefined(abs);
     if (existing === undefined) return { type: 'invalid', why: link.isSymbolicLink() ? 'is a symlink to a file that does not exist' : 'cannot be resolved' };
-    const cut = existing.lastIndexOf('/');
-    return judge(existing, existing.slice(0, cut) || '/', existing.slice(cut + 1), realMount);
+    return judge(existing, realMount);
   }
   if (base === '' || base === '.' || base === '..') return { type: 'invalid', why: 'does not name a file' };
   const realDir = await realpathOrUndefined(abs.slice(0, slash) || '/');
   if (realDir === undefined) return { type: 'missing-dir' };
-  return judge(realDir === '/' ? `/${base}` : `${realDir}/${base}`, realDir, base, realMount);
+  return judge(realDir === '/' ? `/${base}` : `${realDir}/${base}`, realMount);
 }
 
-function judge(real: string, realDir: string, base: string, realMount: string): ConfinedPath {
-  return isUnder(real, realMount) && real !== realMount ? { type: 'inside', real, realDir, base } : { type: 'outside', real };
+function judge(real: string, realMount: string): ConfinedPath {
+  return isUnder(real, realMount) && real !== realMount ? { type: 'inside', real } : { type: 'outside', real };
 }
 
 async function lstatOrUndefined(p: string): Promise<Stats | undefined> {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { errnoCode } from '../common/errno.js';
 import { checkFlags } from '../common/flag-policy.js';
 import { isUnder } from '../common/mount-path.js';
-import { which, whichSync } from './capabilities.js';
+import { isExecutableStat, realExecutable } from '../common/find-executable.js';
+import { whichSync } from './capabilities.js';
 import { confinedPath } from './confined-path.js';
 
 export interface JobPolicy {
@@ -58,24 +59,13 @@ function realExecutableSync(where: string | undefined): string | undefined {
   }
 }
 
-/** The real path of an executable file, or undefined if there is none. */
-async function realExecutable(where: string | undefined): Promise<string | undefined> {
-  if (where === undefined) return undefined;
-  try {
-    return await realpath(where);
-  } catch (err) {
-    if (errnoCode(err) === undefined) throw err;
-    return undefined; // vanished between the PATH search and here
-  }
-}
-
 /**
  * The real path of the executable `tool` names. A bare name is searched on this worker's PATH
  * (once); a path (relative to `cwd`) is resolved on every job, since the file it names may change.
  */
 async function resolveTool(tool: string, cwd: string, policy: JobPolicy): Promise<string | undefined> {
   if (tool.includes('/')) return resolvePath(tool.startsWith('/') ? tool : `${cwd}/${tool}`, policy);
-  if (!policy.byName.has(tool)) policy.byName.set(tool, await realExecutable(await which(tool)));
+  if (!policy.byName.has(tool)) policy.byName.set(tool, await realExecutable(tool, cwd, process.env.PATH ?? ''));
   return policy.byName.get(tool);
 }
 
@@ -88,17 +78,23 @@ async function resolvePath(file: string, policy: JobPolicy): Promise<string | un
     if (errnoCode(err) === undefined) throw err;
     return undefined;
   }
-  if (!st.isFile() || (st.mode & 0o111) === 0) return undefined;
+  if (!isExecutableStat(st)) return undefined;
   const known = policy.byPath.get(file);
   if (known !== undefined && known.dev === st.dev && known.ino === st.ino) return known.real;
-  const real = await realExecutable(file);
+  let real: string | undefined;
+  try {
+    real = await realpath(file);
+  } catch (err) {
+    if (errnoCode(err) === undefined) throw err;
+    real = undefined; // vanished since the stat
+  }
   if (policy.byPath.size >= 10_000) policy.byPath.clear();
   policy.byPath.set(file, { dev: st.dev, ino: st.ino, real });
   return real;
 }
 
 /** Resolves allowlist entries (names on PATH or paths) to real paths; unknown ones are skipped. */
-export function resolveAllowlist(entries: readonly string[]): Set<string> {
+function resolveAllowlist(entries: readonly string[]): Set<string> {
   const out = new Set<string>();
   for (const entry of entries) {
     const real = realExecutableSync(whichSync(entry));

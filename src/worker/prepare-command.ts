@@ -149,38 +149,14 @@ function safeArgv0(name: string, executable: string, cwd: string, mount: string)
 }
 
 /**
- * Outputs of a command whose flags derive other files' names (or recorded text) from the -o
- * name: -o stays, written in place, but each output is still reported (so the client waits
- * for it), and a depfile named by -MF is still staged, since nothing is derived from its name.
- */
-function leakyOutputs(argv: string[], cl: CommandLine, cwd: string, attemptId: string, realOf: (p: string) => string | undefined): PendingOutput[] {
-  const finalOf = (p: string): string => realOf(p) ?? path.resolve(cwd, p);
-  const outputs: PendingOutput[] = [];
-  for (const o of cl.outputs) {
-    const final = finalOf(o.path);
-    if (o.role !== 'depfile' || o.inPlace === true) {
-      outputs.push({ temp: final, final, role: o.role });
-      continue;
-    }
-    const temp = path.join(path.dirname(final), `.${path.basename(final)}.distbuild-${attemptId.slice(0, 8)}.tmp`);
-    argv[o.index] = o.prefix + temp + o.suffix;
-    outputs.push({ temp, final, role: o.role });
-  }
-  const output = cl.outputs.find((o) => o.role === 'output');
-  if (output !== undefined && cl.mode === 'compile' && cl.depfileImplicit) {
-    const dep = finalOf(output.path).replace(/\.[^./]*$/, '') + '.d';
-    outputs.push({ temp: dep, final: dep, role: 'depfile' });
-  }
-  return outputs;
-}
-
-/**
  * Points each output at a temporary name in its real directory (resolved by the policy, so a
- * symlink swapped after the check does not move it), renamed into place on success.
+ * symlink swapped after the check does not move it), renamed into place on success. When the
+ * command's flags derive other files' names (or recorded text) from the -o name, -o stays and
+ * is written in place, but each output is still reported (so the client waits for it), and a
+ * depfile named by -MF is still staged, since nothing is derived from its name.
  */
 function stageOutputs(argv: string[], cl: CommandLine, cwd: string, attemptId: string, realOf: (p: string) => string | undefined): PendingOutput[] {
   const outputs: PendingOutput[] = [];
-  if (cl.outputNameLeaks) return leakyOutputs(argv, cl, cwd, attemptId, realOf);
   const tag = attemptId.slice(0, 8);
   const tempName = (base: string): string => `.${base}.distbuild-${tag}.tmp`;
   const finalOf = (p: string): string => realOf(p) ?? path.resolve(cwd, p);
@@ -189,7 +165,7 @@ function stageOutputs(argv: string[], cl: CommandLine, cwd: string, attemptId: s
     return real === undefined ? path.join(path.dirname(p), tempName(path.basename(p))) : path.join(path.dirname(real), tempName(path.basename(real)));
   };
   for (const o of cl.outputs) {
-    if (o.inPlace === true) {
+    if (o.inPlace === true || (cl.outputNameLeaks && o.role !== 'depfile')) {
       outputs.push({ temp: finalOf(o.path), final: finalOf(o.path), role: o.role });
       continue;
     }
@@ -198,15 +174,19 @@ function stageOutputs(argv: string[], cl: CommandLine, cwd: string, attemptId: s
     outputs.push({ temp: path.resolve(cwd, temp), final: finalOf(o.path), role: o.role, ...(o.updates === true ? { updates: true } : {}) });
   }
   const output = cl.outputs.find((o) => o.role === 'output');
-  if (output !== undefined && cl.mode === 'compile') {
-    // gcc names an implicit depfile and its target after -o: keep the real names.
-    if (cl.depTargetImplicit) argv.push('-MQ', output.path);
-    if (cl.depfileImplicit) {
-      const dep = output.path.replace(/\.[^./]*$/, '') + '.d';
-      const temp = path.join(path.dirname(tempOf(output.path)), tempName(path.basename(dep)));
-      argv.push('-MF', temp);
-      outputs.push({ temp: path.resolve(cwd, temp), final: path.join(path.dirname(finalOf(output.path)), path.basename(dep)), role: 'depfile' });
-    }
+  if (output === undefined || cl.mode !== 'compile' || !(cl.depfileImplicit || cl.depTargetImplicit)) return outputs;
+  const dep = (dir: string): string => path.join(dir, path.basename(output.path).replace(/\.[^./]*$/, '') + '.d');
+  if (cl.outputNameLeaks) {
+    // -o keeps its name: so does the depfile gcc derives from it.
+    if (cl.depfileImplicit) outputs.push({ temp: dep(path.dirname(finalOf(output.path))), final: dep(path.dirname(finalOf(output.path))), role: 'depfile' });
+    return outputs;
+  }
+  // gcc names an implicit depfile and its target after -o: keep the real names.
+  if (cl.depTargetImplicit) argv.push('-MQ', output.path);
+  if (cl.depfileImplicit) {
+    const temp = path.join(path.dirname(tempOf(output.path)), tempName(path.basename(dep('.'))));
+    argv.push('-MF', temp);
+    outputs.push({ temp: path.resolve(cwd, temp), final: dep(path.dirname(finalOf(output.path))), role: 'depfile' });
   }
   return outputs;
 }

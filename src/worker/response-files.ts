@@ -4,11 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { errnoCode } from '../common/errno.js';
 import { isUnder, translateText } from '../common/mount-path.js';
-import { quoteResponseArg, splitResponseFile } from '../common/response-file-text.js';
+import { MAX_RESPONSE_DEPTH, expandResponseFiles, quoteResponseArg } from '../common/response-file-text.js';
 import { InvalidJobError, WorkerUnfitError } from './invalid-job-error.js';
-
-/** gcc reads response files inside response files; deeper than this is refused. */
-const MAX_DEPTH = 8;
 
 export interface ResponseFiles {
   /** Every argument the compiler will see, response files expanded and translated: what the policy checks and the compiler gets. */
@@ -37,23 +34,14 @@ export async function resolveResponseFiles(argv: readonly string[], cwd: string,
       throw new InvalidJobError(`the response file ${arg} cannot be read on this worker (${errnoCode(err) ?? String(err)})`);
     }
     if (!isUnder(real, realMount)) throw new InvalidJobError(`the response file ${arg} resolves to ${real}, outside the mount ${mount}`);
-    if (depth >= MAX_DEPTH) throw new InvalidJobError(`the response file ${arg} nests response files deeper than ${MAX_DEPTH} levels`);
+    if (depth >= MAX_RESPONSE_DEPTH) throw new InvalidJobError(`the response file ${arg} nests response files deeper than ${MAX_RESPONSE_DEPTH} levels`);
     try {
       return translateText(await readFile(real, 'utf8'), from, mount);
     } catch (err) {
       throw new InvalidJobError(`the response file ${arg} cannot be read on this worker (${errnoCode(err) ?? String(err)})`);
     }
   };
-  const expanded: string[] = [argv[0] ?? ''];
-  const expand = async (arg: string, depth: number): Promise<void> => {
-    if (!arg.startsWith('@')) {
-      expanded.push(arg);
-      return;
-    }
-    for (const a of splitResponseFile(await read(arg, depth))) await expand(a, depth + 1);
-  };
-  for (let i = 1; i < argv.length; i++) await expand(argv[i] ?? '', 0);
-  return { expanded, any: true };
+  return { expanded: await expandResponseFiles(argv, read), any: true };
 }
 
 /**

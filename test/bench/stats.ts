@@ -54,17 +54,8 @@ export function childrenCpuFromTimes(output: string): number {
   return total;
 }
 
-/** A small seeded PRNG (mulberry32): reproducible job durations and draws. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Reproducible job durations and draws. */
+export { seededRandom } from '../helpers/random.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

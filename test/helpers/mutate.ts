@@ -1,15 +1,10 @@
 // Seeded mutations of encoded protobuf messages for the fuzz tests: bit flips, truncation, wire-type confusion, noise.
 
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed from its seed. */
+import { seededRandom } from './random.js';
+
+/** Seeded integers and bytes, so a failing run can be replayed from its seed. */
 export function createRandom(seed: number): { int(n: number): number; bytes(n: number): Buffer } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (n: number): number => Math.floor(next() * n);
   return { int, bytes: (n) => Buffer.from(Array.from({ length: n }, () => int(256))) };
 }

@@ -103,7 +103,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       return (await submitterFor(call)).submit(job, signal);
     },
     acquireLocalSlot: (signal) =>
-      acquireLocalSlot(options.localSlots, undefined, signal, undefined, (ms) => logger.warn(`no local slot was free for ${ms / 1000} s: a command runs past the local limit`)),
+      acquireLocalSlot({ slots: options.localSlots, signal, onOverdue: (message) => logger.warn(message) }),
     logger,
     waiting: setWaiting,
   };

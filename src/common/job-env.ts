@@ -11,10 +11,10 @@ export const JOB_ENV_ALLOWLIST: readonly string[] = [
  * code, and those that make gcc write a file they name (DEPENDENCIES_OUTPUT, SUNPRO_DEPENDENCIES;
  * a launcher builds such a job locally: see DEPFILE_ENV).
  */
-const NEVER = /^(LD_|DYLD_)|^(GCONV_PATH|MALLOC_|HOSTALIASES$|RESOLV_HOST_CONF$|NODE_OPTIONS$|BASH_ENV$|ENV$|DEPENDENCIES_OUTPUT$|SUNPRO_DEPENDENCIES$)/;
+const NEVER = /^(LD_|DYLD_)|^(GCONV_PATH|MALLOC_|HOSTALIASES$|RESOLV_HOST_CONF$|NODE_OPTIONS$|BASH_ENV$|ENV$)/;
 
 /** Variables that make gcc write a dependency file they name, wherever that is: a job that has one builds locally. */
-export const DEPFILE_ENV: readonly string[] = ['DEPENDENCIES_OUTPUT', 'SUNPRO_DEPENDENCIES'];
+const DEPFILE_ENV: readonly string[] = ['DEPENDENCIES_OUTPUT', 'SUNPRO_DEPENDENCIES'];
 
 /** The first of DEPFILE_ENV that "NAME=VALUE" entries set, or undefined. */
 export function depfileEnvIn(entries: readonly string[]): string | undefined {
@@ -25,7 +25,7 @@ const ALLOWED = new Set(JOB_ENV_ALLOWLIST);
 
 export function isAllowedJobEnv(name: string, extra: readonly string[]): boolean {
   if (!(name.startsWith('LC_') || ALLOWED.has(name) || extra.includes(name))) return false;
-  return !NEVER.test(name);
+  return !NEVER.test(name) && !DEPFILE_ENV.includes(name);
 }
 
 /** The allowlisted part of `env`. */

@@ -37,13 +37,18 @@ export class SlotWaitAborted extends Error {
  * After `waitMs` without a free slot it resolves without one (`onOverdue` is told), so a
  * slot held by a stuck process delays a build but never stops it.
  */
-export async function acquireLocalSlot(
-  slots: number = os.availableParallelism(),
-  prefix: string = LOCAL_SLOT_PREFIX,
-  signal?: AbortSignal,
-  waitMs: number = LOCAL_SLOT_WAIT_MS,
-  onOverdue?: (waitedMs: number) => void,
-): Promise<() => void> {
+export interface LocalSlotOptions {
+  /** Slots on this host (default: its cores). */
+  readonly slots?: number;
+  readonly prefix?: string;
+  readonly signal?: AbortSignal;
+  readonly waitMs?: number;
+  /** Told when the wait ran out and the command runs without a slot, with the message to show. */
+  readonly onOverdue?: (message: string) => void;
+}
+
+export async function acquireLocalSlot(options: LocalSlotOptions = {}): Promise<() => void> {
+  const { slots = os.availableParallelism(), prefix = LOCAL_SLOT_PREFIX, signal, waitMs = LOCAL_SLOT_WAIT_MS, onOverdue } = options;
   const deadline = performance.now() + waitMs;
   let delay = 5;
   const start = Math.floor(Math.random() * slots);
@@ -63,7 +68,7 @@ export async function acquireLocalSlot(
       }
     }
     if (performance.now() >= deadline) {
-      onOverdue?.(waitMs);
+      onOverdue?.(`no local slot was free for ${waitMs / 1000} s; running past the local limit`);
       return () => undefined;
     }
     await new Promise((r) => setTimeout(r, delay));

@@ -95,7 +95,7 @@ export async function runLauncher(
 
 /** Runs `command` within one of the host-wide local slots (taken here, with no agent to grant one). */
 async function runHere(command: string[]): Promise<LauncherExit> {
-  const release = await acquireLocalSlot(undefined, undefined, undefined, undefined, (ms) => process.stderr.write(`distbuild: no local slot was free for ${ms / 1000} s; running past the local limit\n`));
+  const release = await acquireLocalSlot({ onOverdue: (message) => process.stderr.write(`distbuild: ${message}\n`) });
   try {
     return await runLocal(command);
   } finally {

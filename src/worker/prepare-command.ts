@@ -41,8 +41,6 @@ export interface PreparedCommand {
   readonly outputs: PendingOutput[];
   /** Files to delete after the run (the private response file). */
   readonly scratch: string[];
-  /** Existing files to copy to their temporary name before the run (an archive ar updates). */
-  readonly copies: ReadonlyArray<{ readonly from: string; readonly to: string }>;
 }
 
 export interface PrepareOptions {
@@ -75,7 +73,7 @@ export async function prepareCommand(job: Job, options: PrepareOptions): Promise
   if (tooLarge !== undefined) throw new InvalidJobError(tooLarge);
   // Same mount path on both hosts (the usual case): nothing to translate, one parse.
   const original = parseCommandLine(job.argv);
-  const rsp = await resolveResponseFiles(translateCommand(job.argv, from, mount, original.mode === 'compile'), cwd, mount, from);
+  const rsp = await resolveResponseFiles(translateCommand(job.argv, from, mount, original.mode === 'compile'), cwd, mount, from, options.policy?.realMount);
   if (options.argLimits !== undefined && rsp.any) {
     const expandedTooLarge = argLimitViolation(rsp.expanded, options.argLimits, 'worker');
     if (expandedTooLarge !== undefined) throw new InvalidJobError(`with its response files expanded, ${expandedTooLarge}`);
@@ -117,8 +115,7 @@ export async function prepareCommand(job: Job, options: PrepareOptions): Promise
   for (const [name, value] of Object.entries(job.env)) {
     if (isAllowedJobEnv(name, options.envAllowlist)) env[name] = translateText(value, from, mount);
   }
-  const copies = outputs.filter((o) => o.updates === true).map((o) => ({ from: o.final, to: o.temp }));
-  return { file, argv0, args: argv.slice(1), cwd, env, outputs, scratch, copies };
+  return { file, argv0, args: argv.slice(1), cwd, env, outputs, scratch };
 }
 
 async function statOrUndefined(p: string): Promise<Stats | undefined> {

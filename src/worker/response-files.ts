@@ -20,10 +20,10 @@ export interface ResponseFiles {
  * then given a private copy of the expanded arguments (writePrivateResponseFile), so it never
  * re-reads a file on the shared tree that could have changed since the check.
  */
-export async function resolveResponseFiles(argv: readonly string[], cwd: string, mount: string, from: string): Promise<ResponseFiles> {
+export async function resolveResponseFiles(argv: readonly string[], cwd: string, mount: string, from: string, knownRealMount?: string): Promise<ResponseFiles> {
   // Most command lines have none: nothing to read, check or copy.
   if (!argv.some((a, i) => i > 0 && a.startsWith('@'))) return { expanded: [...argv], any: false };
-  const realMount = await realpath(mount);
+  const realMount = knownRealMount ?? (await realpath(mount));
   /** The translated text of response file `arg`. */
   const read = async (arg: string, depth: number): Promise<string> => {
     let real: string;

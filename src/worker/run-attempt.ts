@@ -85,7 +85,8 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
     await Promise.all([...cmd.scratch, ...temps].map(removeIfThere));
   };
   try {
-    for (const c of cmd.copies) await copyIfThere(c.from, c.to);
+    // An archive ar updates starts as a copy of the one there.
+    for (const o of cmd.outputs) if (o.updates === true) await copyIfThere(o.final, o.temp);
   } catch (err) {
     await cleanup();
     return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not copy the file the command updates: ${err instanceof Error ? err.message : String(err)}`), nothing);

@@ -77,8 +77,8 @@ export function startWorker(options: WorkerOptions): Worker {
   const queue = new PQueue({ concurrency: maxJobs });
   const spawner = createSpawner(logger);
   const scratch = createScratchDir(logger);
-  /** attempt id → its cancel controller and the session that assigned it. */
-  const running = new Map<string, { readonly controller: AbortController; readonly session: number }>();
+  /** attempt id → its cancel controller and its ticket (the session that assigned it). */
+  const running = new Map<string, { readonly controller: AbortController; readonly ticket: Ticket }>();
   /** attempt id → resolves the wait for its CommitAttempt. */
   const commits = new Map<string, (commit: CommitAttempt) => void>();
   let leaseMs = 30_000;
@@ -113,9 +113,9 @@ export function startWorker(options: WorkerOptions): Worker {
     scheduleDelta();
     // One controller per attempt: the server's cancel aborts it, and so does a forced stop (below).
     const controller = new AbortController();
-    running.set(assign.attemptId, { controller, session: openSession });
-    if (stopController.signal.aborted) controller.abort();
     const ticket: Ticket = { session: openSession, receivedAt: performance.now() };
+    running.set(assign.attemptId, { controller, ticket });
+    if (stopController.signal.aborted) controller.abort();
     void queue.add(async () => {
       try {
         await attempt(assign, ticket, controller, controller.signal);
@@ -242,8 +242,8 @@ export function startWorker(options: WorkerOptions): Worker {
    */
   function abortSession(ended: number): void {
     let n = 0;
-    for (const { controller, session: of } of running.values()) {
-      if (of !== ended || controller.signal.aborted) continue;
+    for (const { controller, ticket } of running.values()) {
+      if (ticket.session !== ended || controller.signal.aborted) continue;
       controller.abort();
       n++;
     }

@@ -1,5 +1,5 @@
 // A real project from Debian's sources (c-ares), plain vs through a farm with mTLS and a token: byte-identical, all remote.
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -24,7 +24,9 @@ t.teardown(() => rmSync(certDir, { recursive: true, force: true }));
 const certs = await genCerts(path.join(certDir, 'certs'));
 const TOKEN = 'real-project-token';
 const secure = { DISTBUILD_TOKEN: TOKEN, ...clientTlsEnv(certs) };
-const farm = await startFarm({ certs, env: { DISTBUILD_TOKEN: TOKEN }, workers: [{ name: 'w1', mount }, { name: 'w2', mount }] });
+/** Workers without address randomisation, for the -gsplit-dwarf cycle below. */
+const noAslr = (argv: string[]): string[] => ['setarch', '-R', ...argv];
+const farm = await startFarm({ certs, env: { DISTBUILD_TOKEN: TOKEN }, workers: [{ name: 'w1', mount, wrap: noAslr }, { name: 'w2', mount, wrap: noAslr }] });
 t.teardown(() => farm.stop());
 t.match(farmLogs(farm), /listening \(mTLS \+ token\)/, 'the server serves mTLS and requires a token');
 
@@ -71,6 +73,64 @@ for (const generator of ['Ninja', 'Unix Makefiles'] as Generator[]) {
     t.match(ahost.stdout, /127\.0\.0\.1|::1/, 'the farm-built ahost resolves localhost');
     if (t.passing() === false) t.comment(farmLogs(farm));
     rmSync(reference, { recursive: true, force: true });
+    rmSync(buildDir, { recursive: true, force: true });
+  });
+}
+
+// Flags that name files after the object. gcc stamps instrumented objects and .gcno files with the
+// time unless -frandom-seed says otherwise; gcc 12 derives some -gsplit-dwarf DWO ids from heap
+// addresses, and a profile's `ior` counters record pointer values. So without -frandom-seed, and
+// with address randomisation (setarch -R turns it off, for the workers too), two local cycles differ.
+const SEED = '-frandom-seed=c-ares';
+const NO_ASLR = ['setarch', '-R'];
+const PROFILE_FILES = /\.(gcda|gcno|dwo)$/;
+/** A cycle: builds with these C flags, and training runs of the instrumented ahost (which write a .gcda next to every object it ran). */
+type Step = { readonly cflags: string } | 'train';
+const CYCLES: ReadonlyArray<readonly [string, readonly Step[]]> = [
+  ['a PGO cycle (-fprofile-generate, a training run, -fprofile-use)', [{ cflags: `-fprofile-generate ${SEED}` }, 'train', { cflags: '-fprofile-use -fprofile-correction' }]],
+  ['--coverage and -gsplit-dwarf', [{ cflags: `--coverage -gsplit-dwarf ${SEED}` }]],
+];
+
+/** Runs a cycle's steps in buildDir, plain or through the farm, calling `check` after each build. */
+async function runCycle(steps: readonly Step[], farmed: boolean, check: (stage: number, local: readonly string[]) => void): Promise<void> {
+  for (const [stage, step] of steps.entries()) {
+    if (step === 'train') {
+      const ahost = await execa(NO_ASLR[0] ?? '', [...NO_ASLR.slice(1), path.join(buildDir, 'bin', 'ahost'), 'localhost'], { reject: false });
+      if (!/127\.0\.0\.1|::1/.test(ahost.stdout)) throw new Error(`the training run failed: ${ahost.stdout}${ahost.stderr}`);
+      continue;
+    }
+    const options = [...OPTIONS, `-DCMAKE_C_FLAGS=${step.cflags}`];
+    await configure(src, buildDir, 'Ninja', farmed ? farm.launcherArgs(mount) : undefined, options, farmed ? secure : {});
+    const out = await build(buildDir, 'Ninja', farmed ? secure : {}, NO_ASLR);
+    check(stage, out.local);
+  }
+}
+
+for (const [name, steps] of CYCLES) {
+  t.test(`${name}: through the farm, byte-identical to the local cycle`, async (t) => {
+    // Profiles are found by the object's absolute path, so both cycles run in the same directory;
+    // the local one leaves a copy of the tree after each build.
+    const reference = (stage: number): string => path.join(mount, `plain-stage-${stage}`);
+    rmSync(buildDir, { recursive: true, force: true });
+    await runCycle(steps, false, (stage) => cpSync(buildDir, reference(stage), { recursive: true }));
+    rmSync(buildDir, { recursive: true, force: true });
+    const before = await statusJson();
+    await runCycle(steps, true, (stage, local) => {
+      const step = steps[stage];
+      const what = step === undefined || step === 'train' ? '' : step.cflags;
+      t.same(local, [], `${what}: nothing ran locally`);
+      const files = artefacts(reference(stage), PROFILE_FILES);
+      t.same(differences(reference(stage), buildDir, files), [], `${what}: every object, profile, note, .dwo, archive and executable is byte-identical`);
+      t.same(artefacts(buildDir, PROFILE_FILES), files, `${what}: the same set of files`);
+    });
+    const after = await statusJson();
+    const last = artefacts(reference(steps.length - 1), PROFILE_FILES);
+    const kinds = (re: RegExp) => last.filter((f) => re.test(f)).length;
+    const written = name.startsWith('a PGO') ? kinds(/\.gcda$/) : Math.min(kinds(/\.gcno$/), kinds(/\.dwo$/));
+    t.ok(written >= 20, `${written} profiles, notes or .dwo files next to the objects`);
+    t.equal(after.totals.failed, before.totals.failed, 'no job failed');
+    if (t.passing() === false) t.comment(farmLogs(farm));
+    for (const stage of steps.keys()) rmSync(reference(stage), { recursive: true, force: true });
     rmSync(buildDir, { recursive: true, force: true });
   });
 }

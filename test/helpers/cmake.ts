@@ -39,10 +39,14 @@ export interface BuildOutput {
   readonly local: string[];
 }
 
-/** Runs the generator's build tool with -j2 and collects the launchers' verbose lines. */
-export async function build(buildDir: string, generator: Generator, env: Record<string, string> = {}): Promise<BuildOutput> {
+/**
+ * Runs the generator's build tool with -j2 and collects the launchers' verbose lines; `prefix`
+ * wraps the tool's command (e.g. ['setarch', '-R']).
+ */
+export async function build(buildDir: string, generator: Generator, env: Record<string, string> = {}, prefix: readonly string[] = []): Promise<BuildOutput> {
   const tool = generator === 'Ninja' ? 'ninja' : 'make';
-  const result = await execa(tool, ['-C', buildDir, '-j2'], { all: true, env, reject: false });
+  const [exe, ...args] = [...prefix, tool, '-C', buildDir, '-j2'];
+  const result = await execa(exe ?? tool, args, { all: true, env, reject: false });
   const output = result.all;
   if (result.exitCode !== 0) throw new Error(`${tool} failed with exit code ${result.exitCode}:\n${output}`);
   const lines = output.split('\n');
@@ -53,16 +57,20 @@ export async function build(buildDir: string, generator: Generator, env: Record<
   };
 }
 
-/** Every build artefact (objects, archives, shared libraries, executables) under `dir`, relative paths. */
-export function artefacts(dir: string): string[] {
+/**
+ * Every build artefact (objects, archives, shared libraries, executables) under `dir`, relative paths;
+ * `also` adds files whose names match it (e.g. profiles and split DWARF).
+ */
+export function artefacts(dir: string, also?: RegExp): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, entry.name);
       if (entry.isDirectory()) {
-        walk(p);
+        // CMakeFiles/<version>/ holds configure's compiler probes, built in scratch directories.
+        if (!/^CMakeFiles\/\d/.test(path.relative(dir, p))) walk(p);
       } else if (entry.isFile()) {
-        const isArtefact = /\.(o|a|so(\.[\d.]+)?)$/.test(entry.name) || isElfExecutable(p);
+        const isArtefact = /\.(o|a|so(\.[\d.]+)?)$/.test(entry.name) || also?.test(entry.name) === true || isElfExecutable(p);
         if (isArtefact) out.push(path.relative(dir, p));
       }
     }

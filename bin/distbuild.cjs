@@ -10,6 +10,7 @@ const vm = require('node:vm');
 const { createRequire } = require('node:module');
 
 const BUNDLE = path.join(__dirname, '..', 'dist', 'launcher.cjs');
+const SUBCOMMANDS = new Set(['cache']);
 
 /**
  * Loads the launcher bundle as CommonJS, compiled from `BUNDLE.cache` when V8 accepts it
@@ -34,7 +35,9 @@ function loadLauncher(bundle = BUNDLE) {
 function main() {
   const given = process.argv.slice(2);
   // Drop-in use, as sccache's: `distbuild gcc -c a.c -o a.o` is `distbuild --compiler -- gcc …`.
-  const argv = given.length > 0 && given[0] !== '' && !given[0].startsWith('-') ? ['--compiler', '--', ...given] : given;
+  // distbuild's own subcommands (`distbuild cache stats`) are not compilers.
+  const dropIn = given.length > 0 && given[0] !== '' && !given[0].startsWith('-') && !SUBCOMMANDS.has(given[0]);
+  const argv = dropIn ? ['--compiler', '--', ...given] : given;
   const sep = argv.indexOf('--');
   const own = sep >= 0 ? argv.slice(0, sep) : argv;
   const launcher = own.includes('--compiler') || own.includes('--linker');

@@ -608,8 +608,13 @@ static void make_id(void) {
 /* Drop-in use, as sccache's: `distbuild gcc -c a.c -o a.o` is `distbuild --compiler -- gcc -c a.c -o a.o`. */
 static char *dropin[65536 + 3];
 
+/* distbuild's own subcommands (`distbuild cache stats`), which Node runs: not compilers. */
+static int is_subcommand(const char *a) {
+  return strcmp(a, "cache") == 0;
+}
+
 int main(int argc, char **argv) {
-  if (argc >= 2 && argv[1][0] != '-' && argv[1][0] != '\0') {
+  if (argc >= 2 && argv[1][0] != '-' && argv[1][0] != '\0' && !is_subcommand(argv[1])) {
     if (argc > 65536) {
       say("too many arguments (%d)", argc);
       return 2;

@@ -25,7 +25,7 @@ t.test('a batch of N jobs returns N results, each as soon as it finishes', async
   const sleeps = [1.6, 0.1, 0.6, 0.2, 0.7, 0.3]; // wide gaps at both ends: the order holds on a loaded machine
   const jobs: Job[] = sleeps.map((s, i) => ({
     id: `batch-${i}-${Date.now()}`, kind: 'JOB_KIND_COMPILE', argv: [FAKE_CC, String(s), '-c', `b${i}.c`, '-o', `b${i}.o`],
-    cwd: 'w', clientMount: mount, env: {}, dirs: ['w'], timeoutMs: 0, client: 'test', outputs: [], compiler: '',
+    cwd: 'w', clientMount: mount, env: {}, dirs: ['w'], timeoutMs: 0, client: 'test', outputs: [], compiler: '', cacheStore: false,
   }));
   const order: string[] = [];
   let accepted: string[] = [];

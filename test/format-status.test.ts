@@ -16,7 +16,7 @@ const status: StatusReply = {
   queued: 3,
   workers: [worker('alpha', {}), worker('beta', { address: '10.0.0.6:41001', state: 'draining', running: 0, maxJobs: 2, canLink: false, failed: 3, circuit: 'open', dirs: 0, localityHitRate: 0 })],
   running: [{ jobId: 'j1', kind: 'JOB_KIND_COMPILE', worker: 'alpha', ageMs: 2500, summary: 'src/a.c', attempt: 1 }],
-  totals: { submitted: 20, succeeded: 14, compileErrors: 1, failed: 2, retries: 1, compiles: 17, links: 3, localityHits: 9, localityMisses: 3 },
+  totals: { submitted: 20, succeeded: 14, compileErrors: 1, failed: 2, retries: 1, compiles: 17, links: 3, localityHits: 9, localityMisses: 3, cacheHits: 30, cacheMisses: 10 },
 };
 
 t.test('the text status names everything an operator asks about', async (t) => {
@@ -25,6 +25,7 @@ t.test('the text status names everything an operator asks about', async (t) => {
   t.match(lines[0], /^server running, version 0\.1\.0, up 61s$/);
   t.match(text, /queue 3, running 1; submitted 20, succeeded 14, compile errors 1, failed 2, retries 1 \(17 compiles, 3 links\)/, 'queue depth and totals');
   t.match(text, /locality: 75% of 12 placements/, "the farm's locality hit rate");
+  t.match(text, /cache: 75% of 40 lookups hit/, "the farm's cache hit rate");
   const header = lines.find((l) => l.startsWith('WORKER')) ?? '';
   for (const column of ['ADDRESS', 'STATE', 'CIRCUIT', 'SLOTS', 'LINKS', 'DONE', 'FAILED', 'DIRS', 'LOCALITY']) t.match(header, column, `a ${column} column`);
   t.match(text, /^alpha\s+10\.0\.0\.5:41000\s+running\s+closed\s+1\/4\s+yes\s+12\s+0\s+10\s+2\s+7\s+75%$/m, 'a running worker, every column');

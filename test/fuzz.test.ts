@@ -24,7 +24,7 @@ const pick = <T>(r: Random, xs: readonly T[]): T => xs[r.int(xs.length)] as T;
 
 const job = (over: Partial<Job> = {}): Job => ({
   id: 'fuzz-1', kind: 'JOB_KIND_COMPILE', argv: ['gcc', '-c', 'a.c', '-o', 'sub/a.o', '-Iinc'], cwd: 'w', clientMount: mount, env: { LANG: 'C' },
-  dirs: ['w', 'w/sub'], timeoutMs: 1000, client: 'fuzz', outputs: ['w/sub/a.o'], compiler: '', ...over,
+  dirs: ['w', 'w/sub'], timeoutMs: 1000, client: 'fuzz', outputs: ['w/sub/a.o'], compiler: '', cacheStore: false, ...over,
 });
 const submit = (jobs: Job[]): SubmitJobsRequest => ({ jobs, protocolVersion: 'PROTOCOL_VERSION_1' });
 const REGISTER: WorkerMessage = {

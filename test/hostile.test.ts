@@ -135,7 +135,7 @@ t.test('TLS: a client certificate of another CA or none gets not one byte of HTT
 });
 
 t.test('submissions the server refuses as a whole', async (t) => {
-  const job = (id: string): Job => ({ id, kind: 'JOB_KIND_COMPILE', argv: [FAKE_CC, '0', '-c', 'a.c'], cwd: 'w', clientMount: mount, env: {}, dirs: [], timeoutMs: 0, client: 'test', outputs: [], compiler: '' });
+  const job = (id: string): Job => ({ id, kind: 'JOB_KIND_COMPILE', argv: [FAKE_CC, '0', '-c', 'a.c'], cwd: 'w', clientMount: mount, env: {}, dirs: [], timeoutMs: 0, client: 'test', outputs: [], compiler: '', cacheStore: false });
   const refused: Array<[string, Job[], Status, RegExp]> = [
     ['an empty batch', [], Status.INVALID_ARGUMENT, /needs at least one job/],
     ['a batch over the server limit', Array.from({ length: 1001 }, (_, i) => job(`big-${i}`)), Status.INVALID_ARGUMENT, /a batch of 1001 jobs exceeds the server's limit of 1000/],

@@ -9,7 +9,7 @@ import type { Job, JobResult, ServerMessage, StatusReply, WorkerMessage } from '
 
 const job: Job = {
   id: 'j1', kind: 'JOB_KIND_COMPILE', argv: ['gcc', '-c', 'a.c'], cwd: 'src', clientMount: '/mnt/shared',
-  env: { LANG: 'C' }, dirs: ['src'], timeoutMs: 5, client: 'h:1', outputs: ['src/a.o'], compiler: 'gcc (Debian 12.2.0-14) 12.2.0|x86_64-linux-gnu',
+  env: { LANG: 'C' }, dirs: ['src'], timeoutMs: 5, client: 'h:1', outputs: ['src/a.o'], compiler: 'gcc (Debian 12.2.0-14) 12.2.0|x86_64-linux-gnu', cacheStore: true,
 };
 
 function roundTrip<T>(name: string, value: T): T {
@@ -44,7 +44,7 @@ t.test('results keep stdout and stderr bytes exactly', async (t) => {
 t.test('status replies fill every field', async (t) => {
   const s = roundTrip<StatusReply>('StatusReply', {
     state: 'running', workers: [], queued: 0, running: [], uptimeMs: 1, version: '0',
-    totals: { submitted: 1, succeeded: 1, compileErrors: 0, failed: 0, retries: 0, compiles: 1, links: 0, localityHits: 0, localityMisses: 0 },
+    totals: { submitted: 1, succeeded: 1, compileErrors: 0, failed: 0, retries: 0, compiles: 1, links: 0, localityHits: 0, localityMisses: 0, cacheHits: 2, cacheMisses: 1 },
   });
   t.equal(s.totals.submitted, 1);
 });
@@ -53,7 +53,7 @@ t.test('an absent message field decodes to its defaults, as the generated types 
   const m = roundTrip<ServerMessage>('ServerMessage', { msg: 'assign', assign: { attemptId: 'a1', attempt: 1, timeoutMs: 0 } } as unknown as ServerMessage);
   t.equal(m.msg, 'assign');
   if (m.msg !== 'assign') return;
-  t.same(m.assign.job, { id: '', kind: 'JOB_KIND_UNSPECIFIED', argv: [], cwd: '', clientMount: '', env: {}, dirs: [], timeoutMs: 0, client: '', outputs: [], compiler: '' });
+  t.same(m.assign.job, { id: '', kind: 'JOB_KIND_UNSPECIFIED', argv: [], cwd: '', clientMount: '', env: {}, dirs: [], timeoutMs: 0, client: '', outputs: [], compiler: '', cacheStore: false });
   const s = roundTrip<StatusReply>('StatusReply', { state: 'running' } as unknown as StatusReply);
   t.equal(s.totals.submitted, 0, 'a nested message too');
 });

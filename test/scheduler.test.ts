@@ -49,7 +49,7 @@ function setup(maxDelayMs = 10_000): { scheduler: Scheduler; worker: (name: stri
 }
 
 const job = (id: string, dirs: string[], kind: Job['kind'] = 'JOB_KIND_COMPILE'): Job => ({
-  id, kind, argv: ['cc', '-c', `${dirs[0] ?? '.'}/${id}.c`], cwd: 'build', clientMount: '/m', env: {}, dirs, timeoutMs: 0, client: 't', outputs: [], compiler: '',
+  id, kind, argv: ['cc', '-c', `${dirs[0] ?? '.'}/${id}.c`], cwd: 'build', clientMount: '/m', env: {}, dirs, timeoutMs: 0, client: 't', outputs: [], compiler: '', cacheStore: false,
 });
 
 t.test('a job goes to the free worker warm in its directories', async (t) => {

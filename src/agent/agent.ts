@@ -12,6 +12,12 @@ import { KEEPALIVE_MS, encodeKeepalive } from '../protocol/agent-frames.js';
 import { createSettingsResolver, type LauncherCall } from './client-settings.js';
 import { serveClient, type ClientContext } from './serve-client.js';
 import { createSubmitter, type Submitter } from './submitter.js';
+import { createCacheLookup } from './cache-lookup.js';
+import { createCacheStats } from './cache-stats.js';
+import { createFileHashes } from '../common/file-hashes.js';
+
+/** How often the agent reports its cache counts to the server. */
+const CACHE_REPORT_MS = 500;
 
 export interface AgentOptions {
   readonly socket: string;
@@ -96,6 +102,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   }
 
   let idleTimeoutMs = options.idleTimeoutMs;
+  const cacheStats = createCacheStats();
   const ctx: ClientContext = {
     resolver: createSettingsResolver(),
     async submit(call, job, signal) {
@@ -106,7 +113,27 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       acquireLocalSlot({ slots: options.localSlots, signal, onOverdue: (message) => logger.warn(message) }),
     logger,
     waiting: setWaiting,
+    cache: createCacheLookup(createFileHashes()),
+    cacheLookedUp(call, hit, ms) {
+      cacheStats.record(hit, ms);
+      reportCall = call;
+      reportTimer ??= setTimeout(() => void sendCacheReport(), CACHE_REPORT_MS).unref();
+    },
   };
+  /** The counts go to the server of the latest lookup, at most every CACHE_REPORT_MS. */
+  let reportCall: LauncherCall | undefined;
+  let reportTimer: NodeJS.Timeout | undefined;
+  async function sendCacheReport(): Promise<void> {
+    reportTimer = undefined;
+    const report = cacheStats.take();
+    if (report === undefined || reportCall === undefined) return;
+    try {
+      (await submitterFor(reportCall)).report(report);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      logger.debug(`cache counts not reported: ${err.message}`);
+    }
+  }
 
   const server = net.createServer((conn) => {
     active++;
@@ -123,6 +150,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
 
   function stop(): void {
     if (idleTimer !== undefined) clearTimeout(idleTimer);
+    if (reportTimer !== undefined) clearTimeout(reportTimer);
     if (keepalive !== undefined) clearInterval(keepalive);
     server.close();
     try {

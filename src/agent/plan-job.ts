@@ -14,13 +14,13 @@ import { realExecutable } from '../common/find-executable.js';
 /** The client's compilers, identified once per binary for the agent's life. */
 const identities = createCompilerIdentities();
 
-/** The identity of the compiler `command` runs, as the client's PATH finds it ("" for tools not identified). */
-async function compilerOf(command: readonly string[], cwd: string, env: readonly string[]): Promise<string> {
+/** The compiler `command` runs, as the client's PATH finds it: its real path and identity ("" for tools not identified). */
+async function compilerOf(command: readonly string[], cwd: string, env: readonly string[]): Promise<{ real: string; identity: string }> {
   const tool = command[0] ?? '';
-  if (!isIdentifiedCompiler(tool)) return '';
+  if (!isIdentifiedCompiler(tool)) return { real: '', identity: '' };
   const searchPath = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
   const real = await realExecutable(tool, cwd, searchPath);
-  return real === undefined ? '' : identities.of(real);
+  return real === undefined ? { real: '', identity: '' } : { real, identity: await identities.of(real) };
 }
 
 export type JobPlan =
@@ -31,6 +31,8 @@ export type JobPlan =
       /** The client's mount path as its paths are written (as given, or with symlinks resolved). */
       readonly mount: string;
       readonly label: string;
+      /** The real path of the compiler the job runs ("" for tools not identified). */
+      readonly compiler: string;
     };
 
 export interface PlanInput {
@@ -123,6 +125,7 @@ export async function planJob(input: PlanInput): Promise<JobPlan> {
   if (refusal !== undefined) return local(refusal);
 
   const rel = (p: string): string | undefined => toMountRelative(path.resolve(cwd, p), mount);
+  const compiler = await compilerOf(input.command, cwd, input.env);
   const job: Job = {
     id: input.id,
     kind: mode === 'linker' || cl.mode === 'link' ? 'JOB_KIND_LINK' : 'JOB_KIND_COMPILE',
@@ -134,7 +137,8 @@ export async function planJob(input: PlanInput): Promise<JobPlan> {
     timeoutMs: 0,
     client: `${HOST}:${input.pid}`,
     outputs: cl.outputs.map((o) => rel(o.path)).filter((p): p is string => p !== undefined),
-    compiler: await compilerOf(input.command, cwd, input.env),
+    compiler: compiler.identity,
+    cacheStore: settings.cache !== 'false',
   };
-  return { where: 'remote', job, mount, label };
+  return { where: 'remote', job, mount, label, compiler: compiler.real };
 }

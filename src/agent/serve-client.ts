@@ -19,7 +19,9 @@ import {
 } from '../protocol/agent-frames.js';
 import type { Job, JobResult } from '../protocol/messages.js';
 import { settingsEnv, type LauncherCall, type SettingsResolver } from './client-settings.js';
-import { planJob } from './plan-job.js';
+import { planJob, type JobPlan } from './plan-job.js';
+import type { CacheLookup, LookupResult } from './cache-lookup.js';
+import { errnoCode } from '../common/errno.js';
 import type { SubmitOutcome } from './submitter.js';
 import { waitForOutputs } from './wait-outputs.js';
 
@@ -32,6 +34,9 @@ export interface ClientContext {
   readonly logger: Logger;
   /** Called while the client waits on the agent (KEEPALIVE frames are due), and when it stops waiting. */
   waiting(conn: net.Socket, on: boolean): void;
+  readonly cache: CacheLookup;
+  /** Counts a lookup, a hit (with the time it took) or a miss, for the server that `call` names. */
+  cacheLookedUp(call: LauncherCall, hit: boolean, ms: number): void;
 }
 
 /** Where a connection is in its life. */
@@ -141,6 +146,7 @@ async function handle(request: ClientRequest, conn: net.Socket, ctx: ClientConte
     return Promise.resolve();
   };
   if (plan.where === 'local') return local(plan.reason);
+  if (settings.cache !== 'false' && (await answerFromCache(conn, ctx, call, plan))) return;
 
   let outcome: SubmitOutcome;
   try {
@@ -182,6 +188,34 @@ async function handle(request: ClientRequest, conn: net.Socket, ctx: ClientConte
       }
       return fallback(result.message || `the farm failed the job (${result.failure})`);
   }
+}
+
+/** Answers from the cache if it holds the job's result; false: a miss, the job goes to the farm. */
+async function answerFromCache(conn: net.Socket, ctx: ClientContext, call: LauncherCall, plan: Extract<JobPlan, { where: 'remote' }>): Promise<boolean> {
+  const started = performance.now();
+  let result: LookupResult;
+  try {
+    result = await ctx.cache.lookup({ job: plan.job, mount: plan.mount, compiler: plan.compiler, dir: call.settings.cacheDir });
+  } catch (err) {
+    // The cache cannot be read or the outputs written here (EACCES, ENOSPC, a missing directory…): the farm compiles.
+    const code = errnoCode(err);
+    if (code === undefined) throw err;
+    result = { type: 'miss', note: `the cache could not be used (${err instanceof Error ? err.message : code})` };
+  }
+  if (result.type === 'uncacheable') return false;
+  const ms = performance.now() - started;
+  ctx.cacheLookedUp(call, result.type === 'hit', ms);
+  if (result.type === 'miss') {
+    if (result.note !== undefined) {
+      ctx.logger.warn(`cache: ${result.note}`);
+      if (call.settings.verbose && !conn.destroyed) conn.write(text(`[cache miss: ${result.note}] ${plan.label}\n`));
+    }
+    return false;
+  }
+  const frames = [...outputFrames(FRAME.STDOUT, result.stdout), ...outputFrames(FRAME.STDERR, result.stderr)];
+  if (call.settings.verbose) frames.push(text(`[cache ${(ms / 1000).toFixed(3)}s] ${plan.label}\n`));
+  finish(conn, ctx, frames, 0);
+  return true;
 }
 
 /** Grants a host-wide local slot, then tells the client to run its own command; the slot is held until it hangs up. */

@@ -4,7 +4,7 @@ import { authCallOptions } from '../common/auth.js';
 import { createChannel, type Channel } from '../common/channel.js';
 import { createServerChannel, type ServerChannelOptions } from '../common/server-channel.js';
 import type { Logger } from '../common/logger.js';
-import { PROTOCOL_VERSION, type Job, type JobResult, type JobsRequest, type JobsResponse, type Refused } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type CacheReport, type Job, type JobResult, type JobsRequest, type JobsResponse, type Refused } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 
 export type SubmitOutcome =
@@ -30,6 +30,8 @@ export interface SubmitterOptions {
 
 export interface Submitter {
   submit(job: Job, signal: AbortSignal): Promise<SubmitOutcome>;
+  /** Sends cache counts on the stream (opening it if need be); counts that cannot be sent are dropped. */
+  report(cache: CacheReport): void;
   close(): void;
 }
 
@@ -79,6 +81,8 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
 
   /** When the last batch left: a job arriving within batch_timeout of it waits for its batch to fill. */
   let lastSentAt = -Infinity;
+  /** Cache counts waiting for a stream. */
+  let unsentReport: CacheReport | undefined;
 
   function schedule(): void {
     if (pending.length === 0 || closing.signal.aborted) return;
@@ -124,6 +128,8 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
       everConnected = true;
       stream = s;
       opening = false;
+      if (unsentReport !== undefined) s.outbox.push({ msg: 'cache', cache: unsentReport });
+      unsentReport = undefined;
       schedule();
       for await (const m of client.jobs(outbox, { signal: closing.signal })) {
         if (m.msg === 'batch') for (const inner of m.batch.messages) receive(inner);
@@ -208,6 +214,16 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
         pending.push(entry);
         schedule();
       });
+    },
+    report(cache) {
+      if (stream !== undefined) {
+        stream.outbox.push({ msg: 'cache', cache });
+        return;
+      }
+      unsentReport = unsentReport === undefined
+        ? cache
+        : { hits: unsentReport.hits + cache.hits, misses: unsentReport.misses + cache.misses, hitMicros: [...unsentReport.hitMicros, ...cache.hitMicros].slice(0, 4096) };
+      if (!opening && !closing.signal.aborted) void open();
     },
     close() {
       closing.abort();

@@ -5,6 +5,7 @@ import { ConfigError } from '../config/config-error.js';
 import { MODES, OPTION_SPECS, envName, fileKey, flagName, type Mode, type OptionKey } from '../config/options.js';
 import { envSource, flagSource, readConfigFiles, resolveSettings } from '../config/resolve-settings.js';
 import type { Settings } from '../config/settings.js';
+import { CACHE_VERBS, isCacheVerb } from './cache-command.js';
 
 const MODE_HELP: Record<Mode, string> = {
   server: 'Run the server that places jobs on workers.',
@@ -17,10 +18,17 @@ const MODE_HELP: Record<Mode, string> = {
   'gen-certs': 'Write a CA and server and client certificates and keys to the directory given (--gen-certs DIR), for TLS and mTLS.',
 };
 
-export async function runCli(argv: readonly string[]): Promise<number> {
+export async function runCli(given: readonly string[]): Promise<number> {
+  // Subcommands: `distbuild cache stats|trim|clear [options]`.
+  const subcommand = given[0] === 'cache' ? given[1] : undefined;
+  if (given[0] === 'cache' && !isCacheVerb(subcommand)) {
+    process.stderr.write(`distbuild: cache needs one of ${CACHE_VERBS.join(', ')}: distbuild cache stats [--json] [--cache-dir=DIR]\n`);
+    return 2;
+  }
+  const argv = subcommand !== undefined ? given.slice(2) : given;
   let parser = yargs([...argv])
     .scriptName('distbuild')
-    .usage('distbuild --server | --worker | --status | --compiler -- CMD… | --linker -- CMD… | COMPILER ARGS… | --version [options]')
+    .usage('distbuild --server | --worker | --status | --compiler -- CMD… | --linker -- CMD… | COMPILER ARGS… | cache stats|trim|clear | --version [options]')
     .strict()
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .version(false)
@@ -55,6 +63,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (parsed.help === true) return 0;
+  if (isCacheVerb(subcommand)) {
+    const settings = await settingsOrExit(parsed);
+    return typeof settings === 'number' ? settings : (await import('./cache-command.js')).cacheCommand(subcommand, settings.settings);
+  }
   const modes = MODES.filter((m) => parsed[m] === true || (m === 'gen-certs' && typeof parsed[m] === 'string'));
   if (modes.length !== 1) {
     process.stderr.write(`distbuild: choose exactly one of ${MODES.map((m) => `--${m}`).join(', ')}${modes.length > 1 ? ` (got ${modes.map((m) => `--${m}`).join(' ')})` : ''}; see --help\n`);
@@ -67,26 +79,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 2;
   }
 
-  let settings: Settings;
-  let reload: () => Promise<Settings>;
-  try {
-    const flags = new Map<OptionKey, unknown>();
-    for (const spec of OPTION_SPECS) {
-      if (spec.asFlag === false) continue;
-      const v = parsed[flagName(spec.key)];
-      if (v !== undefined) flags.set(spec.key, typeof v === 'number' ? String(v) : v);
-    }
-    const explicit = flags.get('config') ?? process.env.DISTBUILD_CONFIG;
-    /** Settings read afresh (for hot reload): the same flags and env over the files as they are now. */
-    reload = async () => resolveSettings([flagSource(flags), envSource(process.env), ...(await readConfigFiles(typeof explicit === 'string' ? explicit : undefined, process.env))]);
-    settings = await reload();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`distbuild: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const resolved = await settingsOrExit(parsed);
+  if (typeof resolved === 'number') return resolved;
+  const { settings, reload } = resolved;
 
   switch (mode) {
     case 'server':
@@ -105,5 +100,28 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     case 'linker':
       process.stderr.write(`distbuild: --${mode} needs the command after "--"\n`);
       return 2;
+  }
+}
+
+/** The settings of the parsed flags over env and files, with a reload for hot reload; or exit code 2 after saying what is wrong. */
+async function settingsOrExit(parsed: Record<string, unknown>): Promise<{ settings: Settings; reload: () => Promise<Settings> } | number> {
+  try {
+    const flags = new Map<OptionKey, unknown>();
+    for (const spec of OPTION_SPECS) {
+      if (spec.asFlag === false) continue;
+      const v = parsed[flagName(spec.key)];
+      if (v !== undefined) flags.set(spec.key, typeof v === 'number' ? String(v) : v);
+    }
+    const explicit = flags.get('config') ?? process.env.DISTBUILD_CONFIG;
+    /** Settings read afresh (for hot reload): the same flags and env over the files as they are now. */
+    const reload = async (): Promise<Settings> =>
+      resolveSettings([flagSource(flags), envSource(process.env), ...(await readConfigFiles(typeof explicit === 'string' ? explicit : undefined, process.env))]);
+    return { settings: await reload(), reload };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`distbuild: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
   }
 }

@@ -13,6 +13,8 @@ export function formatStatus(s: StatusReply): string {
   lines.push(`queue ${s.queued}, running ${s.running.length}; submitted ${t.submitted}, succeeded ${t.succeeded}, compile errors ${t.compileErrors}, failed ${t.failed}, retries ${t.retries} (${t.compiles} compiles, ${t.links} links)`);
   const placed = t.localityHits + t.localityMisses;
   if (placed > 0) lines.push(`locality: ${Math.round((100 * t.localityHits) / placed)}% of ${placed} placements went to a worker warm in the job's source directory`);
+  const looked = t.cacheHits + t.cacheMisses;
+  if (looked > 0) lines.push(`cache: ${Math.round((100 * t.cacheHits) / looked)}% of ${looked} lookups hit (${t.cacheHits} answered from the cache)`);
   lines.push('');
   if (s.workers.length === 0) {
     lines.push('no workers registered');

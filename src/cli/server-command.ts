@@ -1,6 +1,9 @@
 // `distbuild --server`: runs the server (announced on the LAN by mDNS) until a signal drains it; reloads tokens live.
 import { isLoopbackListen } from '../common/auth.js';
-import { createLogger } from '../common/logger.js';
+import { stat } from 'node:fs/promises';
+import { trimCache } from '../common/cache-janitor.js';
+import { errnoCode } from '../common/errno.js';
+import { createLogger, type Logger } from '../common/logger.js';
 import { distbuildVersion } from '../common/version.js';
 import type { Settings } from '../config/settings.js';
 import { ConfigError } from '../config/config-error.js';
@@ -51,6 +54,7 @@ export async function serverCommand(settings: Settings, reload?: () => Promise<S
       )
     : undefined;
   const running = server;
+  const janitor = await startJanitor(settings, logger);
   const watcher = reload === undefined ? undefined : watchConfig(settings, reload, logger, (next) => {
     running.setTokens(next.tokens);
     running.setWorkerTokens(next.workerTokens);
@@ -71,6 +75,39 @@ export async function serverCommand(settings: Settings, reload?: () => Promise<S
     );
   });
   off();
+  if (janitor !== undefined) clearInterval(janitor);
   await Promise.all([watcher?.close(), announcement?.stop()]);
   return 0;
+}
+
+/** How often the server trims the cache to cache_max_size. */
+const TRIM_EVERY_MS = 10 * 60_000;
+
+/** A server that sees the cache directory is its janitor: it trims it now and then, never on a compile's path. */
+async function startJanitor(settings: Settings, logger: Logger): Promise<NodeJS.Timeout | undefined> {
+  const isDir = await stat(settings.cacheDir).then((st) => st.isDirectory(), (err: unknown) => {
+    if (errnoCode(err) === undefined) throw err;
+    return false;
+  });
+  if (!isDir) {
+    logger.debug(`not trimming the cache: ${settings.cacheDir} is not a directory here (setting cache_dir)`);
+    return undefined;
+  }
+  logger.info(`trimming the cache ${settings.cacheDir} to ${settings.cacheMaxSizeBytes} bytes every ${TRIM_EVERY_MS / 60_000} minutes (cache_max_size)`);
+  let trimming = false;
+  const trim = (): void => {
+    if (trimming) return;
+    trimming = true;
+    trimCache(settings.cacheDir, settings.cacheMaxSizeBytes)
+      .then((r) => {
+        if (r.removed > 0) logger.info(`cache trimmed: removed ${r.removed} entries (${r.freedBytes} bytes); ${r.usage.bytes} bytes remain`);
+      }, (err: unknown) => logger.warn(`could not trim the cache ${settings.cacheDir}: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => {
+        trimming = false;
+      });
+  };
+  trim();
+  const timer = setInterval(trim, TRIM_EVERY_MS);
+  timer.unref();
+  return timer;
 }

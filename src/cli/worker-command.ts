@@ -9,6 +9,8 @@ import { serverChannelOptions } from '../common/server-channel.js';
 import { watchConfig } from './watch-config.js';
 import { createJobPolicy, type JobPolicy } from '../worker/job-policy.js';
 import { createWorkerMetrics } from '../worker/worker-metrics.js';
+import { createCacheWriter } from '../worker/cache-writer.js';
+import { createFileHashes } from '../common/file-hashes.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import { onStopSignals } from './signals.js';
 
@@ -24,6 +26,7 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
     process.stderr.write(`distbuild: the mount ${settings.fsMount} does not exist on this host; mount the shared filesystem there or pass --fs-mount=DIR\n`);
     return 2;
   }
+  if (settings.cache === 'true') logger.info(`storing the results of cacheable compiles in ${settings.cacheDir} (cache_dir; cache = read-only or false stops it)`);
   const compilers = await findCompilers();
   logger.info(`compilers: ${compilers.map((c) => `${c.name} (${c.version})`).join(', ') || 'none found'}`);
   let current: Worker | undefined;
@@ -50,6 +53,7 @@ export async function workerCommand(settings: Settings, reload?: () => Promise<S
     maxDirsTracked: settings.maxDirsTracked,
     dirReportIntervalMs: settings.dirReportIntervalMs,
     logger,
+    cache: settings.cache === 'true' ? createCacheWriter({ dir: settings.cacheDir, mount: settings.fsMount, hashes: createFileHashes() }) : undefined,
   });
   const off = onStopSignals(
     () => void worker.drain(),

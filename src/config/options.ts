@@ -127,6 +127,12 @@ export const OPTIONS = {
     description: 'Keep allowlisted executables whose real path is on the shared mount (left out by default: anyone who can write the mount could replace them).' },
   envAllowlist: { type: 'list', default: [], roles: ['launcher', 'worker'],
     description: 'Extra environment variables passed to remote jobs, beyond the built-in list (LANG, LC_*, SOURCE_DATE_EPOCH, CPATH…).' },
+  cache: { type: 'string', default: 'true', roles: ['launcher', 'worker'], choices: ['true', 'false', 'read-only'],
+    description: 'The result cache on the shared mount (cache_dir). Launchers look results up there (true or read-only) and never write; workers store the results of the compiles they run (true only). false: neither.' },
+  cacheDir: { type: 'string', default: undefined, roles: ['launcher', 'worker', 'server'],
+    description: "The result cache's directory, shared by the team (default: <fs_mount>/.distbuild-cache). Each host names it by its own path." },
+  cacheMaxSize: { type: 'string', default: '10G', roles: ['server', 'worker', 'launcher'],
+    description: 'Size the janitor (the server, when it sees cache_dir, or `distbuild cache trim`) trims the cache to, least recently used first: bytes, or with a K, M or G suffix.' },
 } as const satisfies Record<string, OptionSpec>;
 
 /** The name of a setting. */

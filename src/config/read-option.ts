@@ -42,11 +42,13 @@ export function createOptionReader(sources: readonly RawSource[]): OptionReader 
     return 'min' in spec ? spec.min : undefined;
   };
   const str = (key: OptionKey, r: Raw): string => {
-    if (typeof r.value !== 'string' || r.value === '') return bad(key, r, 'a non-empty string');
     const spec = OPTIONS[key];
     const choices: readonly string[] | undefined = 'choices' in spec ? spec.choices : undefined;
-    if (choices !== undefined && !choices.includes(r.value)) return bad(key, r, `one of ${choices.join(', ')}`);
-    return r.value;
+    // A TOML boolean is one of the choices "true" and "false" (cache = false).
+    const value = typeof r.value === 'boolean' && choices?.includes(String(r.value)) === true ? String(r.value) : r.value;
+    if (typeof value !== 'string' || value === '') return bad(key, r, 'a non-empty string');
+    if (choices !== undefined && !choices.includes(value)) return bad(key, r, `one of ${choices.join(', ')}`);
+    return value;
   };
   const int = (key: OptionKey, r: Raw): number => {
     const n = typeof r.value === 'number' ? r.value : typeof r.value === 'string' && /^\s*\d+\s*$/.test(r.value) ? Number(r.value) : Number.NaN;

@@ -6,7 +6,7 @@ import toml from 'toml';
 import { ConfigError } from './config-error.js';
 import { LOG_LEVELS, OPTION_SPECS, envName, fileKey, flagName, type OptionKey } from './options.js';
 import { createOptionReader } from './read-option.js';
-import type { LogLevel, RawSource, Settings } from './settings.js';
+import type { CacheMode, LogLevel, RawSource, Settings } from './settings.js';
 import { defaultAgentSocket } from '../common/agent-socket.js';
 import { errnoCode } from '../common/errno.js';
 
@@ -82,6 +82,24 @@ function logLevel(value: string): LogLevel {
   return level;
 }
 
+const CACHE_MODES: readonly CacheMode[] = ['true', 'false', 'read-only'];
+
+/** The cache mode of a validated cache value (the table allows only these). */
+function cacheMode(value: string): CacheMode {
+  const mode = CACHE_MODES.find((m) => m === value);
+  if (mode === undefined) throw new ConfigError(`cache: "${value}" is not one of ${CACHE_MODES.join(', ')}`, 'cache');
+  return mode;
+}
+
+/** "10G" → bytes; plain digits are bytes. */
+export function parseSize(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$/i.exec(value);
+  const unit = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[(m?.[2] ?? '').toUpperCase()];
+  const bytes = m === null || unit === undefined ? Number.NaN : Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new ConfigError(`cache_max_size: "${value}" is not a size such as "500M" or "10G"`, 'cacheMaxSize');
+  return bytes;
+}
+
 /**
  * Validates the merged sources (first source wins, then the table's defaults) into Settings. With
  * `secrets: false` token_file is not read and `tokens` is empty (the agent reads it through its cache).
@@ -90,12 +108,13 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
   const r = createOptionReader(sources);
   const token = r.optionalString('token');
   const tokenFile = r.optionalString('tokenFile');
+  const fsMount = path.resolve(r.string('fsMount'));
   return {
     config: r.optionalString('config'),
     serverAddr: r.optionalString('serverAddr'),
     mdns: r.boolean('mdns'),
     discoveryTimeoutMs: r.duration('discoveryTimeout'),
-    fsMount: path.resolve(r.string('fsMount')),
+    fsMount,
     logLevel: logLevel(r.string('logLevel')),
     listen: r.string('listen'),
     httpPort: r.optionalInteger('httpPort'),
@@ -139,6 +158,9 @@ export function resolveSettings(sources: readonly RawSource[], env: NodeJS.Proce
     leaseTimeoutMs: r.duration('leaseTimeout'),
     fallback: r.boolean('fallback'),
     reconnectTimeoutMs: r.duration('reconnectTimeout'),
+    cache: cacheMode(r.string('cache')),
+    cacheDir: path.resolve(r.optionalString('cacheDir') ?? path.join(fsMount, '.distbuild-cache')),
+    cacheMaxSizeBytes: parseSize(r.string('cacheMaxSize')),
   };
 }
 

@@ -67,7 +67,14 @@ export interface Settings {
   readonly leaseTimeoutMs: number;
   readonly fallback: boolean;
   readonly reconnectTimeoutMs: number;
+  readonly cache: CacheMode;
+  /** Absolute: cache_dir, or <fs_mount>/.distbuild-cache. */
+  readonly cacheDir: string;
+  readonly cacheMaxSizeBytes: number;
 }
+
+/** true: look up (launchers) and store (workers); read-only: look up only; false: neither. */
+export type CacheMode = 'true' | 'false' | 'read-only';
 
 /** Where a raw value came from, for error messages. */
 export interface RawSource {

@@ -114,6 +114,8 @@ function render(s: StatusReply): void {
   text('running', String(s.running.length));
   const placed = t.localityHits + t.localityMisses;
   text('locality', placed === 0 ? '–' : `${percent(t.localityHits / placed)} of ${placed}`);
+  const looked = t.cacheHits + t.cacheMisses;
+  text('cache', looked === 0 ? '–' : `${percent(t.cacheHits / looked)} of ${looked}`);
   text('worker-count', String(s.workers.length));
   const workers = s.workers.map(workerRow);
   byId<HTMLElement>('worker-rows').replaceChildren(...(workers.length > 0 ? workers : [emptyRow(10, 'No workers registered.')]));

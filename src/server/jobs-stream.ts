@@ -82,6 +82,7 @@ export function createJobsStreamHandler(options: JobsStreamOptions) {
       for await (const m of requests) {
         if (m.msg === 'submit') submit(m.submit);
         else if (m.msg === 'cancel') cancel(m.cancel.jobIds);
+        else if (m.msg === 'cache') scheduler.cacheReport(m.cache);
       }
     })().then(
       () => {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import { failurePolicy } from '../common/failure.js';
 import { argLimitViolation, defaultArgLimits, type ArgLimits } from '../common/job-limits.js';
-import type { AttemptResult, DirReport, FailureKind, Job, JobResult, JobTotals, RunningJob } from '../protocol/messages.js';
+import type { AttemptResult, CacheReport, DirReport, FailureKind, Job, JobResult, JobTotals, RunningJob } from '../protocol/messages.js';
 import { createJobQueue, primaryDir } from './job-queue.js';
 import { attemptOf, createJobRecord, failedResult, resultOf, type JobRecord } from './job-record.js';
 import { createLocalityIndex, type LocalityIndex } from './locality-index.js';
@@ -44,6 +44,8 @@ export interface SchedulerTotals extends JobTotals {
 export interface Scheduler {
   /** Adds a job, or returns the record of a job with the same id (idempotent resubmission). */
   submit(job: Job): JobRecord;
+  /** Counts a client's cache lookups. */
+  cacheReport(report: CacheReport): void;
   /** Calls `listener` once with the job's result; returns an unsubscribe function. */
   onResult(record: JobRecord, listener: (result: JobResult) => void): () => void;
   /** Cancels a job nobody waits for any more, after a grace period for its client to resubmit it. */
@@ -80,7 +82,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
   const queue = createJobQueue();
   const jobs = new Map<string, JobRecord>();
   const totals: SchedulerTotals = {
-    submitted: 0, succeeded: 0, compileErrors: 0, failed: 0, retries: 0, compiles: 0, links: 0, localityHits: 0, localityMisses: 0,
+    submitted: 0, succeeded: 0, compileErrors: 0, failed: 0, retries: 0, compiles: 0, links: 0, localityHits: 0, localityMisses: 0, cacheHits: 0, cacheMisses: 0,
   };
   const isLink = (r: JobRecord): boolean => r.job.kind === 'JOB_KIND_LINK';
 
@@ -200,6 +202,11 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
   return {
     workers: pool.all,
     locality,
+    cacheReport(report) {
+      totals.cacheHits += report.hits;
+      totals.cacheMisses += report.misses;
+      options.events?.cacheReported(report);
+    },
     submit(job) {
       const known = jobs.get(job.id);
       // A resubmission attaches to the running job; only a cancelled one starts afresh.

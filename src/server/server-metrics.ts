@@ -1,6 +1,6 @@
 // The server's Prometheus series, fed by scheduler events and read from its state at scrape time.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { JobResult } from '../protocol/messages.js';
+import type { CacheReport, JobResult } from '../protocol/messages.js';
 import type { JobRecord } from './job-record.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -9,6 +9,8 @@ export interface SchedulerEvents {
   finished(record: JobRecord, result: JobResult, now: number): void;
   retried(record: JobRecord): void;
   placed(hit: boolean): void;
+  /** A client's cache lookups since its last report. */
+  cacheReported(report: CacheReport): void;
 }
 
 const kindLabel = (r: JobRecord): string => (r.job.kind === 'JOB_KIND_LINK' ? 'link' : 'compile');
@@ -50,6 +52,12 @@ export function createServerMetrics(): ServerMetrics {
   const fallbacks = new Counter({ name: 'distbuild_fallbacks_total', help: 'Jobs handed back to their launcher to build locally, by reason.', labelNames: ['reason'], registers: [registry] });
   const hits = new Counter({ name: 'distbuild_locality_hits_total', help: "Placements on a worker already warm in the job's source directory.", registers: [registry] });
   const misses = new Counter({ name: 'distbuild_locality_misses_total', help: 'Placements on a worker that was not.', registers: [registry] });
+  const cacheHits = new Counter({ name: 'distbuild_cache_hits_total', help: 'Compiles clients answered from the result cache.', registers: [registry] });
+  const cacheMisses = new Counter({ name: 'distbuild_cache_misses_total', help: 'Cacheable compiles clients found no result for.', registers: [registry] });
+  const cacheHitTime = new Histogram({
+    name: 'distbuild_cache_hit_seconds', help: 'Time a client took to answer a compile from the cache.',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1], registers: [registry],
+  });
   for (const reason of new Set(Object.values(FALLBACK_REASONS))) fallbacks.inc({ reason }, 0);
   let scheduler: Scheduler | undefined;
   new Gauge({
@@ -102,6 +110,11 @@ export function createServerMetrics(): ServerMetrics {
       },
       retried: () => retries.inc(),
       placed: (hit) => (hit ? hits.inc() : misses.inc()),
+      cacheReported(report) {
+        cacheHits.inc(report.hits);
+        cacheMisses.inc(report.misses);
+        for (const us of report.hitMicros.slice(0, 4096)) cacheHitTime.observe(us / 1e6);
+      },
     },
   };
 }

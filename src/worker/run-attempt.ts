@@ -4,7 +4,8 @@ import { copyFile, readFile, rename, stat, unlink, writeFile } from 'node:fs/pro
 import { errnoCode } from '../common/errno.js';
 import type { ArgLimits } from '../common/job-limits.js';
 import { toMountRelative, translateText } from '../common/mount-path.js';
-import type { AttemptResult, Assignment, FailureKind, OutputFile } from '../protocol/messages.js';
+import type { AttemptResult, Assignment, FailureKind, Job, OutputFile } from '../protocol/messages.js';
+import type { CacheWriter, StoreOutcome } from './cache-writer.js';
 import type { JobPolicy } from './job-policy.js';
 import { WorkerUnfitError } from './invalid-job-error.js';
 import { InvalidJobError, prepareCommand, type PendingOutput, type PreparedCommand } from './prepare-command.js';
@@ -25,6 +26,8 @@ export interface RunAttemptOptions {
   readonly scratchDir: string;
   /** Starts the command (in its own process group). */
   readonly spawner: Spawner;
+  /** The result cache this worker stores into, and where each store's outcome goes. */
+  readonly cache?: { readonly writer: CacheWriter; readonly report: (job: Job, outcome: StoreOutcome | Error) => void } | undefined;
 }
 
 const EMPTY = new Uint8Array();
@@ -92,6 +95,7 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
     return settled(failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_SPAWN_FAILED', `could not copy the file the command updates: ${err instanceof Error ? err.message : String(err)}`), nothing);
   }
   let result: AttemptResult;
+  const startedMs = Date.now();
   try {
     result = await execute(assign, cmd, options);
   } catch (err) {
@@ -103,8 +107,27 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
     result,
     async publish() {
       try {
+        // The object is read before it is published: once renamed into place, the build may change it.
+        const cache = options.cache?.writer.wants(assign.job) === true ? options.cache : undefined;
+        // So is the depfile: ninja deletes it once it has read it.
+        const objectTemp = cmd.outputs.find((o) => o.role === 'output')?.temp;
+        const depfileTemp = cmd.outputs.find((o) => o.role === 'depfile')?.temp;
+        const read = cache !== undefined && objectTemp !== undefined && depfileTemp !== undefined
+          ? await Promise.all([readFile(objectTemp), readFile(depfileTemp, 'utf8')])
+          : undefined;
         const outputs = await publish(cmd.outputs, options.mount, assign.job.clientMount);
         published = true;
+        if (cache !== undefined && read !== undefined) {
+          const [object, depfile] = read;
+          const input = {
+            job: assign.job, executable: cmd.file, startedMs, object, depfile: translateText(depfile, options.mount, assign.job.clientMount),
+            stdout: Buffer.from(result.stdout), stderr: Buffer.from(result.stderr),
+          };
+          // After the result: a store never delays the build.
+          setImmediate(() => {
+            cache.writer.store(input).then((o) => cache.report(assign.job, o), (err: unknown) => cache.report(assign.job, err instanceof Error ? err : new Error(String(err))));
+          });
+        }
         return { ...result, outputs, staged: false };
       } catch (err) {
         return failed(assign, 'OUTCOME_FAILED', 'FAILURE_KIND_PUBLISH_FAILED', `could not publish the outputs: ${err instanceof Error ? err.message : String(err)}`, result.durationMs);

@@ -9,7 +9,8 @@ import { createServerChannel, type ServerChannelOptions } from '../common/server
 import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { distbuildVersion } from '../common/version.js';
-import { PROTOCOL_VERSION, type Assignment, type CommitAttempt, type Compiler, type ServerMessage, type WorkerMessage } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type Assignment, type CommitAttempt, type Compiler, type Job, type ServerMessage, type WorkerMessage } from '../protocol/messages.js';
+import type { CacheWriter, StoreOutcome } from './cache-writer.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 import { memoryBytes } from './capabilities.js';
 import { createDirTracker } from './dir-tracker.js';
@@ -41,6 +42,8 @@ export interface WorkerOptions {
   readonly argLimits: ArgLimits;
   /** TLS and the message size cap. */
   readonly channel: ServerChannelOptions;
+  /** The result cache to store into (cache = true), or undefined. */
+  readonly cache?: CacheWriter | undefined;
 }
 
 /** The lifecycle: running → draining → stopped. */
@@ -150,9 +153,20 @@ export function startWorker(options: WorkerOptions): Worker {
   const mayPublishAtOnce = (ticket: Ticket): boolean =>
     ticket.session !== 0 && ticket.session === openSession && performance.now() - ticket.receivedAt < leaseMs / 2;
 
+  const cache = options.cache === undefined ? undefined : { writer: options.cache, report: reportStore };
+  function reportStore(job: Job, outcome: StoreOutcome | Error): void {
+    if (outcome instanceof Error) {
+      options.metrics?.cacheStore('failed');
+      logger.warn(`could not store job ${job.id} in the cache: ${outcome.message} (setting cache_dir; cache = read-only stops storing)`);
+      return;
+    }
+    options.metrics?.cacheStore(outcome.type, outcome.type === 'stored' ? outcome.bytes : undefined);
+    if (outcome.type === 'skipped' && logger.isDebugEnabled()) logger.debug(`job ${job.id} not stored in the cache: ${outcome.reason}`);
+  }
+
   async function attempt(assign: Assignment, ticket: Ticket, controller: AbortController, signal: AbortSignal): Promise<void> {
     const run = await runAttempt(assign, {
-      policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes, argLimits: options.argLimits, spawner, scratchDir: scratch.dir,
+      policy, mount: options.mount, envAllowlist: options.envAllowlist, signal, maxOutputBytes: options.maxOutputBytes, argLimits: options.argLimits, spawner, scratchDir: scratch.dir, cache,
     });
     const result = run.result;
     options.metrics?.attemptDone(assign.job.kind, result);

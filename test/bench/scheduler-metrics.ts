@@ -44,7 +44,7 @@ const completed = (a: Assigned): AttemptResult => ({
 
 const compileJob = (id: string, dirs: string[]): Job => ({
   id, kind: 'JOB_KIND_COMPILE', argv: ['cc', '-c', `${dirs[0] ?? '.'}/${id}.c`, '-o', `${dirs[1] ?? '.'}/${id}.o`], cwd: 'build',
-  clientMount: '/m', env: {}, dirs, timeoutMs: 0, client: 'bench', outputs: [], compiler: '',
+  clientMount: '/m', env: {}, dirs, timeoutMs: 0, client: 'bench', outputs: [], compiler: '', cacheStore: false,
 });
 
 export interface ThroughputOptions {

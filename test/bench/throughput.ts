@@ -128,7 +128,7 @@ export async function measureServerAlone(jobs = 40_000, workers = 8, slots = 64,
     const requests = createChannel<JobsRequest>(stop.signal);
     const job = (i: number): Job => ({
       id: `bench-${process.pid}-${i}`, kind: 'JOB_KIND_COMPILE', argv: ['cc', '-c', `d${i % 50}/f${i}.c`, '-o', `d${i % 50}/f${i}.o`], cwd: 'b',
-      clientMount: '/sim', env: {}, dirs: [`d${i % 50}`], timeoutMs: 0, client: 'bench', outputs: [], compiler: '',
+      clientMount: '/sim', env: {}, dirs: [`d${i % 50}`], timeoutMs: 0, client: 'bench', outputs: [], compiler: '', cacheStore: false,
     });
     let next = 0;
     let done = 0;

@@ -20,7 +20,7 @@ export function createJobSubmitter(addr: string, mount: string, options: { certs
   return {
     client,
     async submit(argv, over = {}) {
-      const job: Job = { id: `job-${n++}-${Date.now()}`, kind: 'JOB_KIND_COMPILE', argv, cwd: 'w', clientMount: mount, env: {}, dirs: [], timeoutMs: 0, client: 'test', outputs: [], compiler: '', ...over };
+      const job: Job = { id: `job-${n++}-${Date.now()}`, kind: 'JOB_KIND_COMPILE', argv, cwd: 'w', clientMount: mount, env: {}, dirs: [], timeoutMs: 0, client: 'test', outputs: [], compiler: '', cacheStore: false, ...over };
       for await (const m of client.submitJobs({ jobs: [job], protocolVersion: 'PROTOCOL_VERSION_1' })) if (m.msg === 'result') return m.result;
       throw new Error('no result');
     },

@@ -73,12 +73,13 @@ export interface NinjaRun {
 export type BuildKind = 'plain' | 'farm' | 'distcc';
 
 /** Cleans and configures the build dir (not timed), then times `ninja -jN` (inside `cap`, if given). */
-async function cleanBuild(rb: RealBuild, kind: BuildKind, jobs: number, cap?: CpuCap, distcc?: Distcc): Promise<NinjaRun> {
+export async function cleanBuild(rb: RealBuild, kind: BuildKind, jobs: number, cap?: CpuCap, distcc?: Distcc): Promise<NinjaRun> {
   rmSync(rb.buildDir, { recursive: true, force: true });
   mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
   const options: string[] = [...PROJECTS[rb.project].options];
   if (kind === 'distcc') options.push('-DCMAKE_C_COMPILER_LAUNCHER=distcc', '-DCMAKE_CXX_COMPILER_LAUNCHER=distcc');
-  await configure(rb.src, rb.buildDir, 'Ninja', kind === 'farm' ? rb.farm.launcherArgs(path.dirname(rb.buildDir)) : undefined, options);
+  // The farm's own cost, without the result cache: repeated runs would otherwise be hits.
+  await configure(rb.src, rb.buildDir, 'Ninja', kind === 'farm' ? rb.farm.launcherArgs(path.dirname(rb.buildDir), ['--cache=false']) : undefined, options);
   const ninja = ['ninja', '-C', rb.buildDir, `-j${jobs}`];
   const argv = cap === undefined ? ninja : inCap(cap, ninja);
   const env = { ...childEnv(), ...(distcc?.env ?? {}) };

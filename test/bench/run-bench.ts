@@ -10,6 +10,7 @@ import { isProjectName, measureRealBuild, PROJECTS, startRealBuild, type Project
 import { measureEndToEnd, measureServerAlone } from './throughput.js';
 import { localityRandom, localityScheduler, measureThroughput, THROUGHPUT_DEFAULTS } from './scheduler-metrics.js';
 import { median } from './stats.js';
+import { measureCache } from './cache-build.js';
 
 interface Target {
   readonly op: '<=' | '>=';
@@ -30,7 +31,7 @@ const args = process.argv.slice(2);
 /** The value of `--name=value`, or undefined. */
 const option = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
-const only = option('only')?.split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const only = option('only')?.split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 const RUNS = Math.max(1, Number(option('runs') ?? 5));
 const realRuns = option('real-runs');
 const RUNS_REAL = realRuns !== undefined ? Math.max(1, Number(realRuns)) : quick ? 1 : RUNS;
@@ -178,6 +179,26 @@ async function throughputMetrics(): Promise<void> {
   }
 }
 
+/** Metric 11's project: C++, ≥ 100 translation units. */
+const cacheProject = option('cache-project') ?? 'cppcheck';
+const CACHE_PROJECT: ProjectName = isProjectName(cacheProject) ? cacheProject : 'cppcheck';
+
+async function cacheBuild(project: ProjectName): Promise<void> {
+  const warm = row(11, `${project}: warm rebuild after rm -rf build through the cache ÷ cold farm build`, 'ratio', { op: '<=', value: 0.1 });
+  const vsCcache = row(11, `${project}: warm rebuild, farm's cache ÷ Debian's ccache (direct mode, CCACHE_DIR on the mount)`, 'ratio', { op: '<=', value: 1 });
+  const hitCpu = row(11, `${project}: agent CPU per cache hit`, 'ms', { op: '<=', value: 5 });
+  const rb = await startRealBuild(project);
+  cleanups.push(() => rb.stop());
+  for (let run = 1; run <= RUNS_REAL; run++) {
+    const r = await measureCache(rb);
+    warm.runs.push(r.farmWarm / r.farmCold);
+    vsCcache.runs.push(r.farmWarm / r.ccacheWarm);
+    hitCpu.runs.push(r.agentMsPerHit);
+    for (const [k, v] of Object.entries({ 'farm cold s': r.farmCold, 'farm warm s': r.farmWarm, 'ccache cold s': r.ccacheCold, 'ccache warm s': r.ccacheWarm, hits: r.hits, compiles: r.compiles })) detail(warm, k, v);
+    log(`11 run ${run}: farm cold ${r.farmCold.toFixed(1)} s, warm ${r.farmWarm.toFixed(2)} s (${r.hits}/${r.compiles} hits); ccache cold ${r.ccacheCold.toFixed(1)} s, warm ${r.ccacheWarm.toFixed(2)} s; agent ${r.agentMsPerHit.toFixed(2)} ms/hit`);
+  }
+}
+
 async function realBuild(project: ProjectName): Promise<void> {
   const j2 = want(6) ? row(6, `${project} clean build, farm -j2 ÷ plain -j2`, 'ratio', { op: '<=', value: PROJECTS[project].target }) : undefined;
   const j4 = want(6) && WITH_J4 ? row(6, `${project} clean build, farm -j4 ÷ plain -j2`, 'ratio') : undefined;
@@ -267,6 +288,7 @@ try {
   if (want(5)) locality();
   if (want(8) || want(9)) await throughputMetrics();
   if (want(6) || want(10)) for (const project of PROJECT_NAMES.filter(isProjectName)) await realBuild(project);
+  if (want(11)) await cacheBuild(CACHE_PROJECT);
 } catch (err) {
   console.error('bench failed:', err);
   process.exitCode = 1;

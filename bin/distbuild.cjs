@@ -10,7 +10,7 @@ const vm = require('node:vm');
 const { createRequire } = require('node:module');
 
 const BUNDLE = path.join(__dirname, '..', 'dist', 'launcher.cjs');
-const SUBCOMMANDS = new Set(['cache']);
+const SUBCOMMANDS = new Set(['cache', 'make', 'ninja', 'workers', 'jobs', 'job', 'scheduler', 'shell']);
 
 /**
  * Loads the launcher bundle as CommonJS, compiled from `BUNDLE.cache` when V8 accepts it
@@ -32,8 +32,31 @@ function loadLauncher(bundle = BUNDLE) {
   return { exports: mod.exports, script };
 }
 
+/** Compilers, archivers and their versioned and cross names: what a masquerade directory holds. */
+function isToolName(b) {
+  return /gcc|g\+\+|clang|ranlib/.test(b) || b === 'cc' || b === 'c++' || b === 'ar' || b.endsWith('-ar');
+}
+
+/** PATH without the directories in which `name` is this very script. */
+function withoutSelf(searchPath, name) {
+  const self = fs.realpathSync(__filename);
+  const isSelf = (dir) => {
+    try {
+      return dir !== '' && fs.realpathSync(path.join(dir, name)) === self;
+    } catch (err) {
+      if (err && typeof err.code === 'string') return false; // not there: a directory to keep
+      throw err;
+    }
+  };
+  return searchPath.split(':').filter((dir) => !isSelf(dir)).join(':');
+}
+
 function main() {
-  const given = process.argv.slice(2);
+  // Masquerade: run as gcc (a link `distbuild --masquerade DIR` wrote) is `distbuild gcc`, with the real gcc on PATH.
+  const name = path.basename(process.argv[1] || '');
+  const masquerade = !name.startsWith('distbuild') && isToolName(name);
+  if (masquerade) process.env.PATH = withoutSelf(process.env.PATH || '', name);
+  const given = masquerade ? [name, ...process.argv.slice(2)] : process.argv.slice(2);
   // Drop-in use, as sccache's: `distbuild gcc -c a.c -o a.o` is `distbuild --compiler -- gcc …`.
   // distbuild's own subcommands (`distbuild cache stats`) are not compilers.
   const dropIn = given.length > 0 && given[0] !== '' && !given[0].startsWith('-') && !SUBCOMMANDS.has(given[0]);

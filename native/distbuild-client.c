@@ -606,15 +606,84 @@ static void make_id(void) {
 }
 
 /* Drop-in use, as sccache's: `distbuild gcc -c a.c -o a.o` is `distbuild --compiler -- gcc -c a.c -o a.o`. */
-static char *dropin[65536 + 3];
+static char *dropin[65536 + 4];
 
 /* distbuild's own subcommands (`distbuild cache stats`), which Node runs: not compilers. */
 static int is_subcommand(const char *a) {
-  return strcmp(a, "cache") == 0;
+  static const char *const words[] = { "cache", "make", "ninja", "workers", "jobs", "job", "scheduler", "shell" };
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    if (strcmp(a, words[i]) == 0) return 1;
+  return 0;
+}
+
+/* Masquerade: run by a tool's name (a link `distbuild --masquerade DIR` wrote, found first on PATH). */
+static int is_tool_name(const char *b) {
+  size_t n = strlen(b);
+  int ends_ar = n >= 3 && strcmp(b + n - 3, "-ar") == 0;
+  return strstr(b, "gcc") != NULL || strstr(b, "g++") != NULL || strstr(b, "clang") != NULL || strcmp(b, "cc") == 0 || strcmp(b, "c++") == 0 ||
+         strcmp(b, "ar") == 0 || ends_ar || strstr(b, "ranlib") != NULL;
+}
+
+static char self_real[PATH_MAX];
+static char path_env[65536 + 6];
+
+/* True if DIR/NAME is this very program: a masquerade directory, to be left off PATH. */
+static int is_self(const char *dir, size_t len, const char *name) {
+  char p[PATH_MAX], r[PATH_MAX];
+  if (len == 0 || len + strlen(name) + 2 > sizeof p) return 0;
+  memcpy(p, dir, len);
+  p[len] = '/';
+  strcpy(p + len + 1, name);
+  return realpath(p, r) != NULL && strcmp(r, self_real) == 0;
+}
+
+/* PATH without the directories in which NAME is this program, so the tool found is the real one. */
+static int drop_self_from_path(const char *name) {
+  ssize_t n = readlink("/proc/self/exe", self_real, sizeof self_real - 1);
+  if (n < 0) {
+    say("cannot read /proc/self/exe: %s; running %s as given", strerror(errno), name);
+    return -1;
+  }
+  self_real[n] = '\0';
+  const char *path = getenv("PATH");
+  if (path == NULL) return 0;
+  size_t out = 0;
+  memcpy(path_env, "PATH=", 5);
+  out = 5;
+  for (const char *p = path;;) {
+    const char *end = strchr(p, ':');
+    size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+    if (!is_self(p, len, name)) {
+      if (out + len + 2 >= sizeof path_env) return -1;
+      if (out > 5) path_env[out++] = ':';
+      memcpy(path_env + out, p, len);
+      out += len;
+    }
+    if (end == NULL) break;
+    p = end + 1;
+  }
+  path_env[out] = '\0';
+  return putenv(path_env);
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && argv[1][0] != '-' && argv[1][0] != '\0' && !is_subcommand(argv[1])) {
+  const char *slash = strrchr(argv[0], '/');
+  const char *self_name = slash != NULL ? slash + 1 : argv[0];
+  if (strncmp(self_name, "distbuild", 9) != 0 && is_tool_name(self_name)) {
+    /* `gcc ARGS` run through the masquerade is `distbuild gcc ARGS` with the real gcc on PATH. */
+    if (drop_self_from_path(self_name) != 0) say("could not take the masquerade directory off PATH");
+    argv[0] = (char *)self_name;
+    if (argc > 65536) {
+      say("too many arguments (%d)", argc);
+      return 2;
+    }
+    dropin[0] = "distbuild";
+    dropin[1] = "--compiler";
+    dropin[2] = "--";
+    for (int i = 0; i <= argc; i++) dropin[i + 3] = argv[i];
+    argc += 3;
+    argv = dropin;
+  } else if (argc >= 2 && argv[1][0] != '-' && argv[1][0] != '\0' && !is_subcommand(argv[1])) {
     if (argc > 65536) {
       say("too many arguments (%d)", argc);
       return 2;

@@ -1,11 +1,12 @@
 // The result cache on the shared mount, on a real project (c-ares): warm rebuilds, headers, a second checkout, corruption, limits.
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { artefacts, build, configure, differences, type BuildOutput } from './helpers/cmake.js';
 import { BIN, ROOT, farmLogs, startFarm } from './helpers/farm.js';
+import { cacheEntries, waitForEntries } from './helpers/cache.js';
 
 const PACKAGE = 'c-ares=1.18.1-3';
 const mount = mkdtempSync(path.join(os.tmpdir(), 'distbuild-cache-'));
@@ -42,26 +43,8 @@ async function plainBuild(c: { root: string; src: string; build: string }, build
 const linesOf = (out: BuildOutput, kind: 'cache' | 'remote'): string[] =>
   out.output.split('\n').filter((l) => l.startsWith(`[${kind} `) && /\.c$/.test(l)).map((l) => l.replace(/^\[[^\]]*\] /, '')).sort();
 
-/** Every entry file in the cache. */
-function entries(): string[] {
-  const out: string[] = [];
-  for (const shard of readdirSync(cacheDir)) {
-    const dir = path.join(cacheDir, shard);
-    if (!statSync(dir).isDirectory()) continue;
-    for (const f of readdirSync(dir)) if (f.endsWith('.entry')) out.push(path.join(dir, f));
-  }
-  return out;
-}
-
-/** Waits (with a deadline) until the workers have stored `n` entries: stores follow the results. */
-async function storedAtLeast(n: number): Promise<number> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const have = entries().length;
-    if (have >= n || Date.now() > deadline) return have;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const entries = (): string[] => cacheEntries(cacheDir);
+const storedAtLeast = (n: number): Promise<number> => waitForEntries(cacheDir, n);
 
 const status = async (): Promise<{ hits: number; misses: number }> => {
   const s = await farm.status();
@@ -158,6 +141,24 @@ t.test('a corrupt entry is a miss, is removed, and the compile replaces it', asy
   t.ok(replaced(), 'the corrupt entry was replaced by the compile');
 });
 
+t.test('a compiler that reports another version misses every unit', async (t) => {
+  // gcc under another --version: the same code generator, another identity.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'distbuild-gcc99-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const wrapper = path.join(dir, 'gcc');
+  writeFileSync(wrapper, '#!/bin/sh\nif [ "$1" = --version ]; then echo "gcc (Test) 99.0.0"; exit 0; fi\nexec /usr/bin/gcc "$@"\n', { mode: 0o755 });
+  const other = await startFarm({ workers: [{ name: 'gcc99', mount, maxJobs: 2, allowlistFlag: false, args: [`--compiler-allowlist=${wrapper},gcc,ar,ranlib`] }] });
+  t.teardown(() => other.stop());
+  const before = entries().length;
+  rmSync(a.build, { recursive: true, force: true });
+  await configure(a.src, a.build, 'Ninja', other.launcherArgs(mount), [...options(a.root), `-DCMAKE_C_COMPILER=${wrapper}`]);
+  const out = await build(a.build, 'Ninja');
+  t.same(linesOf(out, 'cache'), [], 'no unit hit an entry of the other compiler');
+  t.equal(linesOf(out, 'remote').length, compiles, 'every unit ran on the farm');
+  t.equal(await storedAtLeast(before + compiles), before + compiles, 'and was stored under its own key');
+  if (t.passing() === false) t.comment(farmLogs(other));
+});
+
 t.test('two builds of one tree into two build directories at once', async (t) => {
   // Debug info records the build directory (as ./build-N under the prefix map): each has its own plain reference.
   const dirs = [path.join(a.root, 'build-1'), path.join(a.root, 'build-2')];
@@ -196,6 +197,18 @@ t.test('cache=false neither looks up nor stores; a cache the workers cannot writ
   const logged = (): boolean => /could not store job \S+ in the cache: .*not-a-dir/.test(farmLogs(other));
   while (linesOf(again, 'remote').length > 0 && !logged() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   if (linesOf(again, 'remote').length > 0) t.ok(logged(), "the blocked worker's log names the cache directory it could not write");
+
+  // A worker with cache = read-only stores nothing.
+  const readOnly = await startFarm({ workers: [{ name: 'read-only', mount, maxJobs: 2, args: ['--cache=read-only'] }] });
+  t.teardown(() => readOnly.stop());
+  rmSync(cacheDir, { recursive: true, force: true });
+  rmSync(a.build, { recursive: true, force: true });
+  await configure(a.src, a.build, 'Ninja', readOnly.launcherArgs(mount), options(a.root));
+  const ro = await build(a.build, 'Ninja');
+  t.equal(linesOf(ro, 'remote').length, compiles, 'every compile ran on the read-only worker');
+  t.same(differences(reference, a.build, artefacts(reference)), [], 'every output is byte-identical');
+  t.notMatch(farmLogs(readOnly), /storing the results/, 'the worker says it does not store');
+  t.same(entries(), [], 'nothing was stored');
 });
 
 t.test('distbuild cache stats, trim to cache_max_size, clear', async (t) => {

@@ -16,6 +16,9 @@ const status: StatusReply = {
   queued: 3,
   workers: [worker('alpha', {}), worker('beta', { address: '10.0.0.6:41001', state: 'draining', running: 0, maxJobs: 2, canLink: false, failed: 3, circuit: 'open', dirs: 0, localityHitRate: 0 })],
   running: [{ jobId: 'j1', kind: 'JOB_KIND_COMPILE', worker: 'alpha', ageMs: 2500, summary: 'src/a.c', attempt: 1 }],
+  finished: [
+    { jobId: 'j0', kind: 'JOB_KIND_COMPILE', worker: 'beta', summary: 'src/b.c', outcome: 'compile error', exitCode: 1, durationMs: 120, finishedAgoMs: 3000, client: 'dev:42', message: '', attempts: 1 },
+  ],
   totals: { submitted: 20, succeeded: 14, compileErrors: 1, failed: 2, retries: 1, compiles: 17, links: 3, localityHits: 9, localityMisses: 3, cacheHits: 30, cacheMisses: 10 },
 };
 

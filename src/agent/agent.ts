@@ -113,7 +113,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       acquireLocalSlot({ slots: options.localSlots, signal, onOverdue: (message) => logger.warn(message) }),
     logger,
     waiting: setWaiting,
-    cache: createCacheLookup(createFileHashes()),
+    cache: createCacheLookup(createFileHashes({ syncStat: true })),
     cacheLookedUp(call, hit, ms) {
       cacheStats.record(hit, ms);
       reportCall = call;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { rename, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheability, directKey, unmarkText, type Cacheability } from '../common/cache-key.js';
-import { decodeEntry, decodeManifest, entryPath, manifestPath, readCacheFile, type CacheEntry, type ManifestCandidate } from '../common/cache-files.js';
+import { createBufferPool, decodeManifest, entryPath, manifestPath, readCacheFile, readEntry, type CacheEntry, type ManifestCandidate } from '../common/cache-files.js';
 import { errnoCode } from '../common/errno.js';
 import type { FileHashes } from '../common/file-hashes.js';
 import { fromMountRelative } from '../common/mount-path.js';
@@ -30,12 +30,15 @@ export interface CacheLookup {
 type Cacheable = Extract<Cacheability, { type: 'cacheable' }>;
 
 export function createCacheLookup(hashes: FileHashes): CacheLookup {
+  const pool = createBufferPool();
   /** The first candidate whose every header still hashes as it did. */
   async function matching(c: Cacheable, cwd: string, candidates: readonly ManifestCandidate[]): Promise<ManifestCandidate | undefined> {
     for (const candidate of candidates) {
       let all = true;
       for (const f of candidate.files) {
-        const h = await hashes.of(path.resolve(cwd, unmarkText(f.path, c.base)));
+        const named = c.base === undefined ? f.path : unmarkText(f.path, c.base);
+        const file = named.startsWith('/') ? named : path.resolve(cwd, named);
+        const h = hashes.cached(file) ?? (await hashes.of(file));
         if (h?.hash !== f.hash) {
           all = false;
           break;
@@ -62,12 +65,17 @@ export function createCacheLookup(hashes: FileHashes): CacheLookup {
       const candidate = await matching(c, cwd, manifest.value.candidates);
       if (candidate === undefined) return { type: 'miss' };
       const file = entryPath(dir, candidate.result);
-      const entry = await readCacheFile(file, decodeEntry);
-      if (entry.type === 'corrupt') return { type: 'miss', note: entry.reason };
-      if (entry.type === 'missing') return { type: 'miss' };
-      await deliver(c, entry.value);
-      touch(file);
-      return { type: 'hit', stdout: entry.value.stdout, stderr: entry.value.stderr };
+      const read = await readEntry(file, pool);
+      if (read.type === 'corrupt') return { type: 'miss', note: read.reason };
+      if (read.type === 'missing') return { type: 'miss' };
+      const { entry, release } = read.value;
+      try {
+        await deliver(c, entry);
+        touch(file);
+        return { type: 'hit', stdout: Buffer.from(entry.stdout), stderr: Buffer.from(entry.stderr) };
+      } finally {
+        release();
+      }
     },
   };
 }

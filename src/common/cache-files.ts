@@ -4,7 +4,7 @@
 // Directories are setgid and group-writable, files group-readable and -writable, so one cache
 // serves a team whose members share a group.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { CACHE_FORMAT, type ManifestFile } from './cache-key.js';
 import { errnoCode } from './errno.js';
@@ -82,11 +82,65 @@ export function decodeEntry(data: Buffer): CacheEntry | string {
   const [o, d, out] = sizes;
   const rest = sealed.rest;
   return {
-    object: Buffer.from(rest.subarray(0, o)),
+    object: rest.subarray(0, o),
     depfile: rest.subarray(o, o + d).toString('utf8'),
-    stdout: Buffer.from(rest.subarray(o + d, o + d + out)),
-    stderr: Buffer.from(rest.subarray(o + d + out)),
+    stdout: rest.subarray(o + d, o + d + out),
+    stderr: rest.subarray(o + d + out),
   };
+}
+
+/** Buffers reused between reads of entries: a hit then costs no fresh memory (and its page faults) per object. */
+export interface BufferPool {
+  take(size: number): Buffer;
+  give(buffer: Buffer): void;
+}
+
+export function createBufferPool(keep = 4): BufferPool {
+  const free: Buffer[] = [];
+  return {
+    take(size) {
+      const i = free.findIndex((b) => b.length >= size);
+      if (i >= 0) return free.splice(i, 1)[0] ?? Buffer.allocUnsafeSlow(size);
+      return Buffer.allocUnsafeSlow(Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(Math.max(1, size)))));
+    },
+    give(buffer) {
+      if (free.length < keep) free.push(buffer);
+      else free.sort((a, b) => a.length - b.length).splice(0, 1, buffer);
+    },
+  };
+}
+
+/**
+ * Reads an entry into a pooled buffer; its parts are views of that buffer until `release()`.
+ * A corrupt entry is removed, as readCacheFile does.
+ */
+export async function readEntry(file: string, pool: BufferPool): Promise<CacheRead<{ readonly entry: CacheEntry; release(): void }>> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, 'r');
+  } catch (err) {
+    if (errnoCode(err) === undefined) throw err;
+    return { type: 'missing' };
+  }
+  let buffer: Buffer | undefined;
+  let length = 0;
+  try {
+    const { size } = await fh.stat();
+    buffer = pool.take(size);
+    while (length < size) {
+      const { bytesRead } = await fh.read(buffer, length, size - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  const held = buffer;
+  const entry = decodeEntry(held.subarray(0, length));
+  if (typeof entry !== 'string') return { type: 'found', value: { entry, release: () => pool.give(held) } };
+  pool.give(held);
+  await removeCacheFile(file);
+  return { type: 'corrupt', reason: `${file}: ${entry}` };
 }
 
 export const encodeManifest = (m: Manifest): Buffer => seal(m, []);

@@ -157,7 +157,7 @@ export type KeysOf<T extends OptionType, D extends boolean> = {
     : never;
 }[OptionKey];
 
-export const MODES = ['server', 'worker', 'compiler', 'linker', 'agent', 'status', 'demo', 'gen-certs'] as const;
+export const MODES = ['server', 'worker', 'compiler', 'linker', 'agent', 'status', 'demo', 'gen-certs', 'masquerade'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** "fsMount" → "fs-mount". */

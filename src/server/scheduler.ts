@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../common/logger.js';
 import { failurePolicy } from '../common/failure.js';
 import { argLimitViolation, defaultArgLimits, type ArgLimits } from '../common/job-limits.js';
-import type { AttemptResult, CacheReport, DirReport, FailureKind, Job, JobResult, JobTotals, RunningJob } from '../protocol/messages.js';
+import type { AttemptResult, CacheReport, DirReport, FailureKind, FinishedJob, Job, JobResult, JobTotals, RunningJob } from '../protocol/messages.js';
 import { createJobQueue, primaryDir } from './job-queue.js';
 import { attemptOf, createJobRecord, failedResult, resultOf, type JobRecord } from './job-record.js';
 import { createLocalityIndex, type LocalityIndex } from './locality-index.js';
@@ -67,6 +67,8 @@ export interface Scheduler {
   queuedCount(): number;
   runningJobs(now: number): RunningJob[];
   totals(): SchedulerTotals;
+  /** The most recently finished jobs, newest first. */
+  finishedJobs(now: number): FinishedJob[];
 }
 
 export function createScheduler(given: SchedulerOptions): Scheduler {
@@ -85,6 +87,8 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     submitted: 0, succeeded: 0, compileErrors: 0, failed: 0, retries: 0, compiles: 0, links: 0, localityHits: 0, localityMisses: 0, cacheHits: 0, cacheMisses: 0,
   };
   const isLink = (r: JobRecord): boolean => r.job.kind === 'JOB_KIND_LINK';
+  /** The most recently finished jobs, newest first. */
+  const recent: { readonly record: JobRecord; readonly result: JobResult; readonly at: number }[] = [];
 
   function finish(record: JobRecord, result: JobResult): void {
     if (record.life.state === 'settled') return;
@@ -98,6 +102,8 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       totals.failed++;
     }
     options.events?.finished(record, result, Date.now());
+    recent.unshift({ record, result, at: Date.now() });
+    if (recent.length > RECENT) recent.pop();
     for (const waiter of [...record.waiters]) waiter(result);
     record.waiters.clear();
   }
@@ -374,7 +380,30 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       return out;
     },
     totals: () => ({ ...totals }),
+    finishedJobs(now) {
+      return recent.map(({ record, result, at }) => ({
+        jobId: record.job.id,
+        kind: record.job.kind,
+        worker: result.worker,
+        summary: record.summary,
+        outcome: outcomeName(result),
+        exitCode: result.exitCode,
+        durationMs: result.durationMs,
+        finishedAgoMs: now - at,
+        client: record.job.client,
+        message: result.message,
+        attempts: record.attemptNo,
+      }));
+    },
   };
+}
+
+/** Jobs the status keeps after they finish. */
+const RECENT = 100;
+
+function outcomeName(result: JobResult): string {
+  if (result.outcome === 'OUTCOME_COMPLETED') return result.exitCode === 0 ? 'succeeded' : 'compile error';
+  return result.outcome === 'OUTCOME_REJECTED' ? 'rejected' : 'failed';
 }
 
 /** Why a job can never run, or undefined. */

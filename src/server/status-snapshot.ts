@@ -12,6 +12,7 @@ export function statusSnapshot(scheduler: Scheduler, state: string, startedAt: n
     workers: [...scheduler.workers.values()].map((w) => workerStatus(w, now, scheduler.locality.dirCount(w))),
     queued: scheduler.queuedCount(),
     running: scheduler.runningJobs(now),
+    finished: scheduler.finishedJobs(now),
     totals: scheduler.totals(),
     uptimeMs: now - startedAt,
     version: distbuildVersion(),

@@ -10,7 +10,7 @@ const vm = require('node:vm');
 const { createRequire } = require('node:module');
 
 const BUNDLE = path.join(__dirname, '..', 'dist', 'launcher.cjs');
-const SUBCOMMANDS = new Set(['cache', 'make', 'ninja', 'workers', 'jobs', 'job', 'scheduler', 'shell']);
+const SUBCOMMANDS = new Set(['cache', 'make', 'ninja', 'workers', 'clients', 'jobs', 'job', 'scheduler', 'shell']);
 
 /**
  * Loads the launcher bundle as CommonJS, compiled from `BUNDLE.cache` when V8 accepts it

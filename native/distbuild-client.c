@@ -610,7 +610,7 @@ static char *dropin[65536 + 4];
 
 /* distbuild's own subcommands (`distbuild cache stats`), which Node runs: not compilers. */
 static int is_subcommand(const char *a) {
-  static const char *const words[] = { "cache", "make", "ninja", "workers", "jobs", "job", "scheduler", "shell" };
+  static const char *const words[] = { "cache", "make", "ninja", "workers", "clients", "jobs", "job", "scheduler", "shell" };
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (strcmp(a, words[i]) == 0) return 1;
   return 0;

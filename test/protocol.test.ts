@@ -43,7 +43,7 @@ t.test('results keep stdout and stderr bytes exactly', async (t) => {
 
 t.test('status replies fill every field', async (t) => {
   const s = roundTrip<StatusReply>('StatusReply', {
-    state: 'running', workers: [], queued: 0, running: [], uptimeMs: 1, version: '0', finished: [],
+    state: 'running', workers: [], queued: 0, running: [], uptimeMs: 1, version: '0', finished: [], clients: [],
     totals: { submitted: 1, succeeded: 1, compileErrors: 0, failed: 0, retries: 0, compiles: 1, links: 0, localityHits: 0, localityMisses: 0, cacheHits: 2, cacheMisses: 1 },
   });
   t.equal(s.totals.submitted, 1);

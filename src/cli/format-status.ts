@@ -13,6 +13,7 @@ export function formatStatus(s: StatusReply): string {
   lines.push(`queue ${s.queued}, running ${s.running.length}; submitted ${t.submitted}, succeeded ${t.succeeded}, compile errors ${t.compileErrors}, failed ${t.failed}, retries ${t.retries} (${t.compiles} compiles, ${t.links} links)`);
   const placed = t.localityHits + t.localityMisses;
   if (placed > 0) lines.push(`locality: ${Math.round((100 * t.localityHits) / placed)}% of ${placed} placements went to a worker warm in the job's source directory`);
+  if (s.clients.length > 0) lines.push(`clients: ${s.clients.map((c) => `${c.name} ${c.running} running, ${c.queued} queued`).join('; ')}`);
   const looked = t.cacheHits + t.cacheMisses;
   if (looked > 0) lines.push(`cache: ${Math.round((100 * t.cacheHits) / looked)}% of ${looked} lookups hit (${t.cacheHits} answered from the cache)`);
   lines.push('');
@@ -27,6 +28,11 @@ export function formatStatus(s: StatusReply): string {
       ]);
     }
     lines.push(table(rows));
+    // A worker whose compiler is not the clients' gets none of their jobs: say which and why.
+    for (const w of s.workers.filter((x) => x.compilerMismatches > 0)) {
+      const ids = w.compilers.filter((c) => c.identity !== '').map((c) => `${c.name} "${c.identity}"`).join(', ');
+      lines.push(`${w.name}: ${w.compilerMismatches} jobs kept away, its compiler is not the client's (it has ${ids || 'no identified compiler'})`);
+    }
   }
   if (s.running.length > 0) {
     lines.push('');

@@ -11,6 +11,7 @@ const SHELL_WORDS = [...VERB_PHRASES, 'help', 'exit'];
 
 const HELP = `commands:
   workers list         the registered workers
+  clients list         each client's running and queued jobs (fair share)
   jobs list            running and recently finished jobs
   job status ID        one job (an id, or the start of one)
   scheduler status     the queue, the totals, locality and cache hit rates

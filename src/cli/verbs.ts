@@ -9,9 +9,9 @@ import { formatStatus } from './format-status.js';
 import { fetchStatus } from './status-command.js';
 
 /** Every verb phrase, as the shell completes them. */
-export const VERB_PHRASES = ['workers list', 'jobs list', 'job status', 'scheduler status', 'cache stats', 'cache trim', 'cache clear'] as const;
+export const VERB_PHRASES = ['workers list', 'clients list', 'jobs list', 'job status', 'scheduler status', 'cache stats', 'cache trim', 'cache clear'] as const;
 /** The first words of the subcommands. */
-export const VERB_WORDS = ['workers', 'jobs', 'job', 'scheduler', 'cache', 'shell'] as const;
+export const VERB_WORDS = ['workers', 'clients', 'jobs', 'job', 'scheduler', 'cache', 'shell'] as const;
 export const isVerbWord = (w: string | undefined): boolean => VERB_WORDS.some((v) => v === w);
 
 export interface VerbOutput {
@@ -90,6 +90,11 @@ export async function runVerb(words: readonly string[], settings: Settings): Pro
   switch (phrase) {
     case 'workers list':
       return { text: settings.json ? json(s.workers) : workersText(s), code: 0 };
+    case 'clients list':
+      return {
+        text: settings.json ? json(s.clients) : s.clients.length === 0 ? 'no client has jobs queued or running\n' : table([['CLIENT', 'RUNNING', 'QUEUED'], ...s.clients.map((c) => [c.name, String(c.running), String(c.queued)])]),
+        code: 0,
+      };
     case 'jobs list':
       return { text: settings.json ? json({ queued: s.queued, running: s.running, finished: s.finished }) : jobsText(s), code: 0 };
     case 'job status': {

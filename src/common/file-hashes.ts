@@ -20,7 +20,22 @@ export interface FileHashes {
   cached(file: string): FileHash | undefined;
 }
 
-const CLOCK_MACROS = ['__DATE__', '__TIME__', '__TIMESTAMP__'];
+const CLOCK_MACROS = ['__DATE__', '__TIME__', '__TIMESTAMP__'].map((m) => Buffer.from(m));
+const QUOTE = 0x22;
+
+/**
+ * True if the text may expand __DATE__, __TIME__ or __TIMESTAMP__: any occurrence counts (in a
+ * comment too), except the macro's name alone in a string literal ("__DATE__", as a preprocessor
+ * written in C names it).
+ */
+export function usesClockMacros(bytes: Buffer): boolean {
+  for (const m of CLOCK_MACROS) {
+    for (let at = bytes.indexOf(m); at !== -1; at = bytes.indexOf(m, at + m.length)) {
+      if (!(bytes[at - 1] === QUOTE && bytes[at + m.length] === QUOTE)) return true;
+    }
+  }
+  return false;
+}
 
 export interface FileHashesOptions {
   /** Most files remembered (the cache is cleared when full). */
@@ -85,7 +100,7 @@ export function createFileHashes({ max = 50_000, syncStat = false }: FileHashesO
         hash: createHash('sha256').update(bytes).digest('hex'),
         size: bytes.length,
         changedMs: Math.max(st.mtimeMs, st.ctimeMs),
-        usesClock: CLOCK_MACROS.some((m) => bytes.includes(m)),
+        usesClock: usesClockMacros(bytes),
       };
       // A file read while it was being written is not remembered: the next call reads it again.
       if (bytes.length === st.size) {

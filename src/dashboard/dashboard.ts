@@ -116,6 +116,7 @@ function render(s: StatusReply): void {
   text('locality', placed === 0 ? '–' : `${percent(t.localityHits / placed)} of ${placed}`);
   const looked = t.cacheHits + t.cacheMisses;
   text('cache', looked === 0 ? '–' : `${percent(t.cacheHits / looked)} of ${looked}`);
+  text('clients', s.clients.length === 0 ? '–' : s.clients.map((c) => `${c.name} ${c.running} / ${c.queued}`).join(', '));
   text('worker-count', String(s.workers.length));
   const workers = s.workers.map(workerRow);
   byId<HTMLElement>('worker-rows').replaceChildren(...(workers.length > 0 ? workers : [emptyRow(10, 'No workers registered.')]));

@@ -55,6 +55,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       <div><dt>Running</dt><dd id="running">0</dd></div>
       <div><dt>Locality hit rate</dt><dd id="locality">–</dd></div>
       <div><dt>Cache hit rate</dt><dd id="cache">–</dd></div>
+      <div><dt>Clients (running / queued)</dt><dd id="clients">–</dd></div>
     </dl>
   </section>
   <section aria-labelledby="throughput-heading">

@@ -109,8 +109,9 @@ export function createJobQueue(): JobQueue {
       return links.size + retries.size + compiles.size;
     },
     pickFor(worker, index, now, maxDelayMs, othersCanRun) {
-      if (worker.registration.canLink && links.size > 0) return take(first(links));
-      // A retry avoids the workers it failed on, unless no other worker could take it.
+      // A link or a retry avoids the workers it failed on (or whose compiler is not the
+      // client's), unless no other worker could take it.
+      if (worker.registration.canLink) for (const r of links) if (!r.avoid.has(worker.id) || !othersCanRun(r)) return take(r);
       for (const r of retries) if (!r.avoid.has(worker.id) || !othersCanRun(r)) return take(r);
       const head = first(compiles);
       if (head === undefined) return undefined;

@@ -30,6 +30,8 @@ export function attemptOf(record: JobRecord): RunningAttempt | undefined {
 export interface JobRecord {
   readonly job: Job;
   readonly summary: string;
+  /** Whose share of the farm it counts against: one agent's stream, or a host. */
+  readonly client: string;
   readonly submittedAt: number;
   life: JobLife;
   /** When it (re-)entered the queue. */
@@ -43,10 +45,11 @@ export interface JobRecord {
   readonly waiters: Set<(result: JobResult) => void>;
 }
 
-export function createJobRecord(job: Job, now: number): JobRecord {
+export function createJobRecord(job: Job, now: number, client = job.client.slice(0, Math.max(0, job.client.lastIndexOf(':'))) || job.client): JobRecord {
   return {
     job,
     summary: summarize(job),
+    client,
     submittedAt: now,
     life: { state: 'queued' },
     queuedAt: now,

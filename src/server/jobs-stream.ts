@@ -34,8 +34,11 @@ export function batchRefusal(request: SubmitJobsRequest, client: string, options
 
 export function createJobsStreamHandler(options: JobsStreamOptions) {
   const { scheduler } = options;
+  let streams = 0;
   return async function* jobs(requests: AsyncIterable<JobsRequest>, context: CallContext): AsyncGenerator<JobsResponse> {
     const client = clientHost(context.peer);
+    // One stream is one agent, that is one developer on one host: the unit of fair share.
+    const share = `${client}#${++streams}`;
     const out = createChannel<JobsResponse>(context.signal);
     /** This stream's unfinished jobs: their records and how to stop listening. */
     const open = new Map<string, { readonly record: JobRecord; unsubscribe: () => void }>();
@@ -61,7 +64,7 @@ export function createJobsStreamHandler(options: JobsStreamOptions) {
           options.limiter.release(client, 1); // already followed on this stream (a duplicate id)
           continue;
         }
-        const entry = { record: scheduler.submit(job), unsubscribe: (): void => undefined };
+        const entry = { record: scheduler.submit(job, share), unsubscribe: (): void => undefined };
         open.set(job.id, entry);
         // A job that already finished (a resubmission) answers at once, and leaves `open` again.
         entry.unsubscribe = scheduler.onResult(entry.record, onResult);

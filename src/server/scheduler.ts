@@ -4,7 +4,8 @@ import type { Logger } from '../common/logger.js';
 import { failurePolicy } from '../common/failure.js';
 import { argLimitViolation, defaultArgLimits, type ArgLimits } from '../common/job-limits.js';
 import type { AttemptResult, CacheReport, DirReport, FailureKind, FinishedJob, Job, JobResult, JobTotals, RunningJob } from '../protocol/messages.js';
-import { createJobQueue, primaryDir } from './job-queue.js';
+import { primaryDir } from './job-queue.js';
+import { createFairQueue, type ClientShare } from './fair-queue.js';
 import { attemptOf, createJobRecord, failedResult, resultOf, type JobRecord } from './job-record.js';
 import { createLocalityIndex, type LocalityIndex } from './locality-index.js';
 import { chooseWorker } from './placement.js';
@@ -42,8 +43,13 @@ export interface SchedulerTotals extends JobTotals {
 }
 
 export interface Scheduler {
-  /** Adds a job, or returns the record of a job with the same id (idempotent resubmission). */
-  submit(job: Job): JobRecord;
+  /**
+   * Adds a job, or returns the record of a job with the same id (idempotent resubmission).
+   * `client` names whose share of the farm it counts against (default: the host in job.client).
+   */
+  submit(job: Job, client?: string): JobRecord;
+  /** Each client's queued and running jobs (fair share). */
+  clientShares(): ClientShare[];
   /** Counts a client's cache lookups. */
   cacheReport(report: CacheReport): void;
   /** Calls `listener` once with the job's result; returns an unsubscribe function. */
@@ -81,7 +87,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
   const { logger } = options;
   const pool = createWorkerPool();
   const locality = createLocalityIndex();
-  const queue = createJobQueue();
+  const queue = createFairQueue();
   const jobs = new Map<string, JobRecord>();
   const totals: SchedulerTotals = {
     submitted: 0, succeeded: 0, compileErrors: 0, failed: 0, retries: 0, compiles: 0, links: 0, localityHits: 0, localityMisses: 0, cacheHits: 0, cacheMisses: 0,
@@ -131,6 +137,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     record.attemptNo++;
     record.life = { state: 'running', attempt: { attemptId, worker, startedAt: Date.now(), leaseExpiresAt: monotonicNow() + options.leaseMs } };
     worker.running.set(attemptId, record);
+    queue.running(record, true);
     pool.refresh(worker);
     worker.outbox.push({
       msg: 'assign',
@@ -144,13 +151,33 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     if (logger.isDebugEnabled()) logger.debug(`assigned ${record.summary} to ${worker.name} (attempt ${record.attemptNo})`);
   }
 
+  /**
+   * Keeps a job from the workers whose compiler of its name identifies otherwise than the
+   * client's (they join its avoid set); returns why it cannot run if no eligible worker is left.
+   */
+  function keepFromMisfits(record: JobRecord): string | undefined {
+    if (record.job.compiler === '') return undefined;
+    const tool = (record.job.argv[0] ?? '').split('/').pop() ?? '';
+    const theirs: string[] = [];
+    for (const w of pool.all.values()) {
+      const c = w.registration.compilers.find((x) => x.name === tool);
+      if (c === undefined || c.identity === '' || c.identity === record.job.compiler) continue;
+      record.avoid.add(w.id);
+      w.compilerMismatches++;
+      theirs.push(`${w.name} has "${c.identity}"`);
+    }
+    if (theirs.length === 0 || pool.eligibleCount(isLink(record)) > record.avoid.size) return undefined;
+    return `no worker has the client's ${tool} ("${record.job.compiler}"): ${theirs.join(', ')}`;
+  }
+
   /** Places an arriving (or returning) job on the best free worker, or queues it. */
   function place(record: JobRecord, retry: boolean): void {
     record.life = { state: 'queued' };
     record.queuedAt = Date.now();
     const worker = chooseWorker(record, pool, locality);
     if (worker !== undefined) assign(record, worker);
-    else queue.push(record, retry);
+    // A job that avoids some workers waits where every pick checks its avoid set.
+    else queue.push(record, retry || record.avoid.size > 0);
   }
 
   /** Fills a worker's free slots from the queue. */
@@ -197,7 +224,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       queue.remove(record);
     } else {
       const { worker, attemptId } = record.life.attempt;
-      worker.running.delete(attemptId);
+      if (worker.running.delete(attemptId)) queue.running(record, false);
       worker.outbox.push({ msg: 'cancel', cancel: { attemptId, reason: 'cancelled by its client' } });
       pool.refresh(worker);
       fill(worker);
@@ -213,11 +240,11 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       totals.cacheMisses += report.misses;
       options.events?.cacheReported(report);
     },
-    submit(job) {
+    submit(job, client) {
       const known = jobs.get(job.id);
       // A resubmission attaches to the running job; only a cancelled one starts afresh.
       if (known !== undefined && resultOf(known)?.failure !== 'FAILURE_KIND_CANCELLED') return known;
-      const record = createJobRecord(job, Date.now());
+      const record = createJobRecord(job, Date.now(), client);
       jobs.set(job.id, record);
       totals.submitted++;
       const invalid = validateJob(job, options.argLimits);
@@ -227,7 +254,9 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
         const what = isLink(record) ? 'link-capable worker' : 'worker';
         fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_NO_ELIGIBLE_WORKER', `no ${what} is registered with the server`);
       } else {
-        place(record, false);
+        const mismatch = keepFromMisfits(record);
+        if (mismatch !== undefined) fail(record, 'OUTCOME_FAILED', 'FAILURE_KIND_NO_ELIGIBLE_WORKER', mismatch);
+        else place(record, false);
       }
       return record;
     },
@@ -258,6 +287,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       else logger.warn(`worker ${worker.name} left: ${reason}`);
       const lost = [...worker.running.values()];
       worker.running.clear();
+      for (const record of lost) queue.running(record, false);
       for (const record of lost) attemptFailed(record, worker, 'FAILURE_KIND_WORKER_LOST', `worker ${worker.name} was lost: ${reason}`);
     },
     attemptResult(worker, result) {
@@ -275,7 +305,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
         worker.outbox.push({ msg: 'commit', commit: { attemptId: result.attemptId, publish: remaining > 0, leaseRemainingMs: Math.max(0, remaining) } });
         return;
       }
-      worker.running.delete(result.attemptId);
+      if (worker.running.delete(result.attemptId)) queue.running(record, false);
       if (result.outcome !== 'OUTCOME_FAILED') {
         const wasHalfOpen = worker.breaker.current.state !== 'closed';
         worker.breaker.success();
@@ -335,7 +365,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
           // final result gets a grace period past it, so a rename under way is not raced by a retry.
           const deadline = current === undefined ? Infinity : current.leaseExpiresAt + (record.life.state === 'committing' ? commitGraceMs : 0);
           if (deadline > mono) continue;
-          worker.running.delete(attemptId);
+          if (worker.running.delete(attemptId)) queue.running(record, false);
           worker.outbox.push({ msg: 'cancel', cancel: { attemptId, reason: 'its lease expired' } });
           pool.refresh(worker);
           attemptFailed(record, worker, 'FAILURE_KIND_WORKER_LOST', `worker ${worker.name} did not renew its lease within ${options.leaseMs} ms (setting lease_timeout)`);
@@ -363,6 +393,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
       }
     },
     queuedCount: () => queue.size,
+    clientShares: () => queue.shares(),
     runningJobs(now) {
       const out: RunningJob[] = [];
       for (const w of pool.all.values()) {
@@ -374,6 +405,7 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
             ageMs: now - (attemptOf(record)?.startedAt ?? now),
             summary: record.summary,
             attempt: record.attemptNo,
+            client: record.client,
           });
         }
       }

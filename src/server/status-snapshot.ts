@@ -13,6 +13,7 @@ export function statusSnapshot(scheduler: Scheduler, state: string, startedAt: n
     queued: scheduler.queuedCount(),
     running: scheduler.runningJobs(now),
     finished: scheduler.finishedJobs(now),
+    clients: scheduler.clientShares().map((c) => ({ name: c.client, queued: c.queued, running: c.running })),
     totals: scheduler.totals(),
     uptimeMs: now - startedAt,
     version: distbuildVersion(),

@@ -23,6 +23,8 @@ export interface WorkerSession {
   links: number;
   localityHits: number;
   localityMisses: number;
+  /** Jobs kept from it because its compiler of that name is another one than the client's. */
+  compilerMismatches: number;
   readonly breaker: CircuitBreaker;
   readonly outbox: Channel<ServerMessage>;
 }
@@ -51,6 +53,7 @@ export function createWorkerSession(
     links: 0,
     localityHits: 0,
     localityMisses: 0,
+    compilerMismatches: 0,
     breaker,
     outbox,
   };
@@ -85,5 +88,6 @@ export function workerStatus(w: WorkerSession, now: number, dirs: number): Worke
     dirs,
     localityHitRate: placed === 0 ? 0 : w.localityHits / placed,
     breakerFailures: breaker.state === 'closed' ? breaker.failures : 0,
+    compilerMismatches: w.compilerMismatches,
   };
 }

@@ -1,6 +1,7 @@
 // Finds the compilers a worker has, with their versions, and its memory.
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
+import { createCompilerIdentities } from '../common/compiler-identity.js';
 import path from 'node:path';
 import { execa } from 'execa';
 import { errnoCode } from '../common/errno.js';
@@ -30,15 +31,18 @@ function isExecutable(file: string): boolean {
 }
 
 /** The compilers among `names` found on PATH, with the first line of `--version`. */
+/** Identities as clients compute them (common/compiler-identity.ts). */
+const identities = createCompilerIdentities();
+
 export async function findCompilers(names: readonly string[] = DEFAULT_COMPILER_NAMES): Promise<Compiler[]> {
   const found = await Promise.all(
     names.map(async (name): Promise<Compiler | undefined> => {
       const where = whichSync(name);
       if (where === undefined) return undefined;
       const real = realpathSync(where);
-      const result = await execa(where, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' });
+      const [result, identity] = await Promise.all([execa(where, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' }), identities.of(real)]);
       const version = String(result.stdout).split('\n')[0]?.trim() ?? '';
-      return { name, path: real, version };
+      return { name, path: real, version, identity };
     }),
   );
   return found.filter((c): c is Compiler => c !== undefined);

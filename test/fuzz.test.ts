@@ -30,7 +30,7 @@ const submit = (jobs: Job[]): SubmitJobsRequest => ({ jobs, protocolVersion: 'PR
 const REGISTER: WorkerMessage = {
   msg: 'register',
   register: {
-    name: 'fuzz', maxJobs: 2, canLink: true, compilers: [{ path: '/usr/bin/gcc', name: 'gcc', version: '1', identity: '' }], memoryTotalBytes: 1e9, memoryFreeBytes: 1e8,
+    name: 'fuzz', maxJobs: 2, canLink: true, compilers: [{ path: '/usr/bin/gcc', name: 'gcc', version: '1', identity: '', sha256: '', foundAt: '' }], memoryTotalBytes: 1e9, memoryFreeBytes: 1e8,
     fsMount: mount, version: '0', protocolVersion: 'PROTOCOL_VERSION_1', hostname: 'fuzz', runningAttempts: ['a1'], acceptsBatches: true,
   },
 };

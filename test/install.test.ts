@@ -1,11 +1,12 @@
 // `npm pack` + `npm i -g` as a user does: with a C compiler `distbuild` is the native client; without one, the Node launcher, and both build.
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { whichSync } from '../src/worker/capabilities.js';
 import { ROOT, childEnv, startFarm } from './helpers/farm.js';
+import { build } from './helpers/cmake.js';
 
 const top = mkdtempSync(path.join(os.tmpdir(), 'distbuild-install-'));
 t.teardown(() => rmSync(top, { recursive: true, force: true }));
@@ -53,6 +54,17 @@ t.test('with a C compiler: the installed `distbuild` is the native client, and e
   stopAgent('native.o');
   t.equal(r.exitCode, 0, r.stderr);
   t.match(r.stderr, /^\[remote w1 [\d.]+s\] a\.c$/m, 'a remote compile');
+  // The sample project through the installed copy: its CMake module, its client, every job on the worker.
+  const pkg = path.join(prefix, 'lib', 'node_modules', 'distbuild');
+  const sample = path.join(mount, 'sample');
+  cpSync(path.join(pkg, 'test', 'fixtures', 'sample-project'), sample, { recursive: true });
+  const socket = path.join(top, 'agent-sample', 'agent.sock');
+  await execa('cmake', ['-S', sample, '-B', path.join(mount, 'sample-build'), '-G', 'Ninja', `-DCMAKE_PROJECT_INCLUDE=${path.join(pkg, 'cmake', 'DistBuild.cmake')}`,
+    `-DDISTBUILD_EXECUTABLE=${bin}`, `-DDISTBUILD_EXTRA_ARGS=--server-addr=${farm.addr};--fs-mount=${mount};--agent-socket=${socket}`, '-DDISTBUILD_VERBOSE=ON']);
+  const built = await build(path.join(mount, 'sample-build'), 'Ninja');
+  stopAgent('sample');
+  t.ok(built.remote >= 40, `${built.remote} jobs of the sample project ran on the worker through the installed copy`);
+  t.same(built.local, [], 'none locally');
   const help = await execa(bin, ['--help'], { reject: false });
   t.equal(help.exitCode, 0);
   t.match(help.stdout, /--server/, 'other modes start Node: --help');

@@ -34,7 +34,7 @@ t.test('the verbs as subcommands, text and --json', async (t) => {
   t.match(scheduler.stdout, /^server running, version/m, 'scheduler status');
   const unknown = await execa(launcherExe(), ['workers', 'frobnicate', server], { env, reject: false });
   t.equal(unknown.exitCode, 2);
-  t.match(unknown.stderr, /unknown command "workers frobnicate"; the commands: workers list, jobs list/, 'an unknown verb lists the known ones');
+  t.match(unknown.stderr, /unknown command "workers frobnicate"; the commands: workers list, clients list, jobs list/, 'an unknown verb lists the known ones');
 });
 
 t.test('distbuild shell in tmux: workers, a finished job, Tab completion, exit', async (t) => {

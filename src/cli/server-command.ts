@@ -54,7 +54,7 @@ export async function serverCommand(settings: Settings, reload?: () => Promise<S
       )
     : undefined;
   const running = server;
-  const janitor = await startJanitor(settings, logger);
+  const janitor = startJanitor(settings, logger);
   const watcher = reload === undefined ? undefined : watchConfig(settings, reload, logger, (next) => {
     running.setTokens(next.tokens);
     running.setWorkerTokens(next.workerTokens);
@@ -75,7 +75,7 @@ export async function serverCommand(settings: Settings, reload?: () => Promise<S
     );
   });
   off();
-  if (janitor !== undefined) clearInterval(janitor);
+  janitor.stop();
   await Promise.all([watcher?.close(), announcement?.stop()]);
   return 0;
 }
@@ -84,16 +84,9 @@ export async function serverCommand(settings: Settings, reload?: () => Promise<S
 const TRIM_EVERY_MS = 10 * 60_000;
 
 /** A server that sees the cache directory is its janitor: it trims it now and then, never on a compile's path. */
-async function startJanitor(settings: Settings, logger: Logger): Promise<NodeJS.Timeout | undefined> {
-  const isDir = await stat(settings.cacheDir).then((st) => st.isDirectory(), (err: unknown) => {
-    if (errnoCode(err) === undefined) throw err;
-    return false;
-  });
-  if (!isDir) {
-    logger.debug(`not trimming the cache: ${settings.cacheDir} is not a directory here (setting cache_dir)`);
-    return undefined;
-  }
-  logger.info(`trimming the cache ${settings.cacheDir} to ${settings.cacheMaxSizeBytes} bytes every ${TRIM_EVERY_MS / 60_000} minutes (cache_max_size)`);
+function startJanitor(settings: Settings, logger: Logger): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
   let trimming = false;
   const trim = (): void => {
     if (trimming) return;
@@ -106,8 +99,24 @@ async function startJanitor(settings: Settings, logger: Logger): Promise<NodeJS.
         trimming = false;
       });
   };
-  trim();
-  const timer = setInterval(trim, TRIM_EVERY_MS);
-  timer.unref();
-  return timer;
+  void stat(settings.cacheDir).then((st) => st.isDirectory(), (err: unknown) => {
+    if (errnoCode(err) === undefined) throw err;
+    return false;
+  }).then((isDir) => {
+    if (stopped) return;
+    if (!isDir) {
+      logger.debug(`not trimming the cache: ${settings.cacheDir} is not a directory here (setting cache_dir)`);
+      return;
+    }
+    logger.info(`trimming the cache ${settings.cacheDir} to ${settings.cacheMaxSizeBytes} bytes every ${TRIM_EVERY_MS / 60_000} minutes (cache_max_size)`);
+    trim();
+    timer = setInterval(trim, TRIM_EVERY_MS);
+    timer.unref();
+  });
+  return {
+    stop() {
+      stopped = true;
+      if (timer !== undefined) clearInterval(timer);
+    },
+  };
 }

@@ -9,6 +9,7 @@ import { createFairQueue, type ClientShare } from './fair-queue.js';
 import { attemptOf, createJobRecord, failedResult, resultOf, type JobRecord } from './job-record.js';
 import { createLocalityIndex, type LocalityIndex } from './locality-index.js';
 import { chooseWorker } from './placement.js';
+import { compilerMisfits, noCompilerMessage } from './compiler-match.js';
 import type { SchedulerEvents } from './server-metrics.js';
 import { createWorkerPool } from './worker-pool.js';
 import { freeSlots, type WorkerSession } from './worker-session.js';
@@ -151,23 +152,15 @@ export function createScheduler(given: SchedulerOptions): Scheduler {
     if (logger.isDebugEnabled()) logger.debug(`assigned ${record.summary} to ${worker.name} (attempt ${record.attemptNo})`);
   }
 
-  /**
-   * Keeps a job from the workers whose compiler of its name identifies otherwise than the
-   * client's (they join its avoid set); returns why it cannot run if no eligible worker is left.
-   */
+  /** Keeps a job from the workers whose compiler is not the client's; why it cannot run if none is left. */
   function keepFromMisfits(record: JobRecord): string | undefined {
-    if (record.job.compiler === '') return undefined;
-    const tool = (record.job.argv[0] ?? '').split('/').pop() ?? '';
-    const theirs: string[] = [];
-    for (const w of pool.all.values()) {
-      const c = w.registration.compilers.find((x) => x.name === tool);
-      if (c === undefined || c.identity === '' || c.identity === record.job.compiler) continue;
-      record.avoid.add(w.id);
-      w.compilerMismatches++;
-      theirs.push(`${w.name} has "${c.identity}"`);
+    const misfits = compilerMisfits(record.job, pool.all.values());
+    for (const { worker } of misfits) {
+      record.avoid.add(worker.id);
+      worker.compilerMismatches++;
     }
-    if (theirs.length === 0 || pool.eligibleCount(isLink(record)) > record.avoid.size) return undefined;
-    return `no worker has the client's ${tool} ("${record.job.compiler}"): ${theirs.join(', ')}`;
+    if (misfits.length === 0 || pool.eligibleCount(isLink(record)) > record.avoid.size) return undefined;
+    return noCompilerMessage(record.job, misfits);
   }
 
   /** Places an arriving (or returning) job on the best free worker, or queues it. */

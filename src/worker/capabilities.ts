@@ -1,5 +1,7 @@
 // Finds the compilers a worker has, with their versions, and its memory.
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { createCompilerIdentities } from '../common/compiler-identity.js';
 import path from 'node:path';
@@ -42,7 +44,8 @@ export async function findCompilers(names: readonly string[] = DEFAULT_COMPILER_
       const real = realpathSync(where);
       const [result, identity] = await Promise.all([execa(where, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' }), identities.of(real)]);
       const version = String(result.stdout).split('\n')[0]?.trim() ?? '';
-      return { name, path: real, version, identity };
+      const sha256 = createHash('sha256').update(await readFile(real)).digest('hex');
+      return { name, path: real, version, identity, sha256, foundAt: where };
     }),
   );
   return found.filter((c): c is Compiler => c !== undefined);

@@ -20,6 +20,8 @@ export interface CacheRun {
   readonly clientMsPerHit: number;
   /** The same for ccache's warm build: ninja and ccache per hit. */
   readonly ccacheMsPerHit: number;
+  /** The median of the hits' own times as --verbose prints them (the agent's wall time per lookup: a bound on its CPU), ms. */
+  readonly medianHitMs: number;
 }
 
 /** utime + stime of a process, in ms. */
@@ -60,7 +62,8 @@ export async function measureCache(rb: RealBuild): Promise<CacheRun> {
   const agentBefore = cpuMs(agent);
   const warm = await timedBuild(rb, 'farm', {});
   const agentMs = cpuMs(agent) - agentBefore;
-  const hits = warm.output.split('\n').filter((l) => l.startsWith('[cache ')).length;
+  const hitTimes = warm.output.split('\n').map((l) => /^\[cache ([\d.]+)s\] /.exec(l)?.[1]).filter((v): v is string => v !== undefined).map((v) => Number(v) * 1000).sort((a, b) => a - b);
+  const hits = hitTimes.length;
   // ccache's manual: precompiled headers (cppcheck's CMake uses them) need this sloppiness.
   const ccacheEnv = { CCACHE_DIR: ccacheDir, CCACHE_DIRECT: '1', CCACHE_SLOPPINESS: 'pch_defines,time_macros' };
   const ccacheCold = await timedBuild(rb, 'ccache', ccacheEnv);
@@ -70,5 +73,6 @@ export async function measureCache(rb: RealBuild): Promise<CacheRun> {
   return {
     farmCold: cold.seconds, farmWarm: warm.seconds, ccacheCold: ccacheCold.seconds, ccacheWarm: ccacheWarm.seconds, hits, compiles,
     agentMsPerHit: per(agentMs), clientMsPerHit: per(warm.childrenCpuMs), ccacheMsPerHit: compiles === 0 ? Number.NaN : ccacheWarm.childrenCpuMs / compiles,
+    medianHitMs: hitTimes[Math.floor(hitTimes.length / 2)] ?? Number.NaN,
   };
 }

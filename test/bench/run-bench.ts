@@ -188,7 +188,9 @@ async function cacheBuild(project: ProjectName): Promise<void> {
   const vsCcache = row(11, `${project}: warm rebuild, farm's cache ÷ Debian's ccache (direct mode, CCACHE_DIR on the mount)`, 'ratio', { op: '<=', value: 1 });
   // The agent's share is judged: the CPU of ninja's subtree also holds the project's own build
   // steps (cppcheck's Python match compiler), shown beside it; a client's own is metric 1's.
-  const hitCpu = row(11, `${project}: the agent's CPU per cache hit`, 'ms', { op: '<=', value: 5 });
+  const hitCpu = row(11, `${project}: the agent's CPU per cache hit, mean`, 'ms', { op: '<=', value: 5 });
+  // The issue's target is the median hit; a hit's wall time in the agent bounds its CPU.
+  const hitMedian = row(11, `${project}: a cache hit's time in the agent (a bound on its CPU), median`, 'ms', { op: '<=', value: 5 });
   const rb = await startRealBuild(project);
   cleanups.push(() => rb.stop());
   for (let run = 1; run <= RUNS_REAL; run++) {
@@ -196,10 +198,11 @@ async function cacheBuild(project: ProjectName): Promise<void> {
     warm.runs.push(r.farmWarm / r.farmCold);
     vsCcache.runs.push(r.farmWarm / r.ccacheWarm);
     hitCpu.runs.push(r.agentMsPerHit);
+    hitMedian.runs.push(r.medianHitMs);
     detail(hitCpu, "ninja's subtree (clients and the project's own steps) ms/hit", r.clientMsPerHit);
     detail(hitCpu, "ccache's warm build: ninja + ccache ms/unit", r.ccacheMsPerHit);
     for (const [k, v] of Object.entries({ 'farm cold s': r.farmCold, 'farm warm s': r.farmWarm, 'ccache cold s': r.ccacheCold, 'ccache warm s': r.ccacheWarm, hits: r.hits, compiles: r.compiles })) detail(warm, k, v);
-    log(`11 run ${run}: farm cold ${r.farmCold.toFixed(1)} s, warm ${r.farmWarm.toFixed(2)} s (${r.hits}/${r.compiles} hits); ccache cold ${r.ccacheCold.toFixed(1)} s, warm ${r.ccacheWarm.toFixed(2)} s; agent ${r.agentMsPerHit.toFixed(2)} + client ${r.clientMsPerHit.toFixed(2)} ms/hit (ccache ${r.ccacheMsPerHit.toFixed(2)} ms/unit)`);
+    log(`11 run ${run}: farm cold ${r.farmCold.toFixed(1)} s, warm ${r.farmWarm.toFixed(2)} s (${r.hits}/${r.compiles} hits); ccache cold ${r.ccacheCold.toFixed(1)} s, warm ${r.ccacheWarm.toFixed(2)} s; agent ${r.agentMsPerHit.toFixed(2)} ms/hit (median hit ${r.medianHitMs.toFixed(1)} ms), ninja's subtree ${r.clientMsPerHit.toFixed(2)} ms/hit (ccache's ${r.ccacheMsPerHit.toFixed(2)} ms/unit)`);
   }
 }
 

@@ -1,9 +1,9 @@
 // Looks a compile up in the shared cache (direct mode) and, on a hit, writes its outputs as the compile would have.
-import { randomBytes } from 'node:crypto';
-import { rename, unlink, utimes, writeFile } from 'node:fs/promises';
+import { utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { cacheability, directKey, unmarkText, type Cacheability } from '../common/cache-key.js';
-import { createBufferPool, decodeManifest, entryPath, manifestPath, readCacheFile, readEntry, type CacheEntry, type ManifestCandidate } from '../common/cache-files.js';
+import { cacheability, directKey, unmarkText, type Cacheable } from '../common/cache-key.js';
+import type { CommandLine } from '../common/command-line.js';
+import { createBufferPool, decodeManifest, entryPath, manifestPath, readCacheFile, readEntry, writeByRename, type CacheEntry, type ManifestCandidate } from '../common/cache-files.js';
 import { errnoCode } from '../common/errno.js';
 import type { FileHashes } from '../common/file-hashes.js';
 import { fromMountRelative } from '../common/mount-path.js';
@@ -21,13 +21,14 @@ export interface LookupInput {
   /** The real path of the compiler the client would run. */
   readonly compiler: string;
   readonly dir: string;
+  /** The job's command line, as planning parsed it. */
+  readonly cl: CommandLine;
 }
 
 export interface CacheLookup {
   lookup(input: LookupInput): Promise<LookupResult>;
 }
 
-type Cacheable = Extract<Cacheability, { type: 'cacheable' }>;
 
 export function createCacheLookup(hashes: FileHashes): CacheLookup {
   const pool = createBufferPool();
@@ -50,10 +51,10 @@ export function createCacheLookup(hashes: FileHashes): CacheLookup {
   }
 
   return {
-    async lookup({ job, mount, compiler, dir }) {
+    async lookup({ job, mount, compiler, dir, cl }) {
       if (job.compiler === '') return { type: 'uncacheable', reason: 'the compiler is not identified' };
       const cwd = fromMountRelative(job.cwd, mount);
-      const c = cacheability(job.argv, cwd, mount);
+      const c = cacheability(job.argv, cwd, mount, cl);
       if (c.type !== 'cacheable') return c;
       const [binary, source] = await Promise.all([hashes.of(compiler), hashes.of(c.source)]);
       if (binary === undefined || source === undefined) return { type: 'uncacheable', reason: 'the compiler or the source cannot be read' };
@@ -83,22 +84,9 @@ export function createCacheLookup(hashes: FileHashes): CacheLookup {
 /** Writes the object and the depfile (with this checkout's paths), each by rename: never a half-written file, never a link to the entry. */
 async function deliver(c: Cacheable, entry: CacheEntry): Promise<void> {
   await Promise.all([
-    publish(c.object, entry.object),
-    publish(c.depfile, unmarkText(entry.depfile, c.base)),
+    writeByRename(c.object, entry.object),
+    writeByRename(c.depfile, unmarkText(entry.depfile, c.base)),
   ]);
-}
-
-async function publish(file: string, data: Buffer | string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.distbuild-cache-${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, data, { flag: 'wx' });
-    await rename(temp, file);
-  } catch (err) {
-    await unlink(temp).catch((e: unknown) => {
-      if (errnoCode(e) === undefined) throw e;
-    });
-    throw err;
-  }
 }
 
 /** Marks an entry used, for the janitor's least-recently-used order; a cache this user may not touch is left as it is. */

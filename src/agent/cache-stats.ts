@@ -8,7 +8,12 @@ export interface CacheStats {
 }
 
 /** Most hit durations one report carries; beyond them only the counts grow. */
-const MAX_DURATIONS = 4096;
+export const MAX_DURATIONS = 4096;
+
+/** Two reports' counts as one (for counts that waited for a stream). */
+export function mergeCacheReports(a: CacheReport, b: CacheReport): CacheReport {
+  return { hits: a.hits + b.hits, misses: a.misses + b.misses, hitMicros: [...a.hitMicros, ...b.hitMicros].slice(0, MAX_DURATIONS) };
+}
 
 export function createCacheStats(): CacheStats {
   let hits = 0;

@@ -33,6 +33,8 @@ export type JobPlan =
       readonly label: string;
       /** The real path of the compiler the job runs ("" for tools not identified). */
       readonly compiler: string;
+      /** The command, parsed. */
+      readonly cl: CommandLine;
     };
 
 export interface PlanInput {
@@ -140,5 +142,5 @@ export async function planJob(input: PlanInput): Promise<JobPlan> {
     compiler: compiler.identity,
     cacheStore: settings.cache !== 'false',
   };
-  return { where: 'remote', job, mount, label, compiler: compiler.real };
+  return { where: 'remote', job, mount, label, compiler: compiler.real, cl };
 }

@@ -195,7 +195,7 @@ async function answerFromCache(conn: net.Socket, ctx: ClientContext, call: Launc
   const started = performance.now();
   let result: LookupResult;
   try {
-    result = await ctx.cache.lookup({ job: plan.job, mount: plan.mount, compiler: plan.compiler, dir: call.settings.cacheDir });
+    result = await ctx.cache.lookup({ job: plan.job, mount: plan.mount, compiler: plan.compiler, dir: call.settings.cacheDir, cl: plan.cl });
   } catch (err) {
     // The cache cannot be read or the outputs written here (EACCES, ENOSPC, a missing directory…): the farm compiles.
     const code = errnoCode(err);

@@ -4,6 +4,7 @@ import { authCallOptions } from '../common/auth.js';
 import { createChannel, type Channel } from '../common/channel.js';
 import { createServerChannel, type ServerChannelOptions } from '../common/server-channel.js';
 import type { Logger } from '../common/logger.js';
+import { mergeCacheReports } from './cache-stats.js';
 import { PROTOCOL_VERSION, type CacheReport, type Job, type JobResult, type JobsRequest, type JobsResponse, type Refused } from '../protocol/messages.js';
 import { schedulerDefinition } from '../protocol/scheduler-service.js';
 
@@ -220,9 +221,7 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
         stream.outbox.push({ msg: 'cache', cache });
         return;
       }
-      unsentReport = unsentReport === undefined
-        ? cache
-        : { hits: unsentReport.hits + cache.hits, misses: unsentReport.misses + cache.misses, hitMicros: [...unsentReport.hitMicros, ...cache.hitMicros].slice(0, 4096) };
+      unsentReport = unsentReport === undefined ? cache : mergeCacheReports(unsentReport, cache);
       if (!opening && !closing.signal.aborted) void open();
     },
     close() {

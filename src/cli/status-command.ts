@@ -24,12 +24,21 @@ export async function fetchStatus(serverAddr: string, connectTimeoutMs: number, 
   }
 }
 
+/** The server the settings name (or mDNS finds), as --status, the subcommands and the make wrapper ask it. */
+function statusServer(settings: Settings): Promise<string> {
+  return findServer({ ...settings, sendsToken: settings.tokens[0] !== undefined, tlsCa: settings.tls.ca }, createLogger({ level: settings.logLevel === 'debug' ? 'debug' : 'warn', role: 'status' }));
+}
+
+/** The farm's status snapshot from the server the settings name; rejects naming the server that did not answer. */
+export async function fetchFarmStatus(settings: Settings): Promise<StatusReply> {
+  return fetchStatus(await statusServer(settings), settings.connectTimeoutMs, settings.tokens[0], serverChannelOptions(settings));
+}
+
 export async function statusCommand(settings: Settings): Promise<number> {
-  const serverAddr = await findServer({ ...settings, sendsToken: settings.tokens[0] !== undefined, tlsCa: settings.tls.ca }, createLogger({ level: settings.logLevel === 'debug' ? 'debug' : 'warn', role: 'status' }));
-  if (settings.watch) return watchStatus(settings, serverAddr);
+  if (settings.watch) return watchStatus(settings, await statusServer(settings));
   let status: StatusReply;
   try {
-    status = await fetchStatus(serverAddr, settings.connectTimeoutMs, settings.tokens[0], serverChannelOptions(settings));
+    status = await fetchFarmStatus(settings);
   } catch (err) {
     process.stderr.write(`distbuild: ${(err as Error).message}\n`);
     return 1;

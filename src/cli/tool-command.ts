@@ -3,13 +3,10 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { createLogger } from '../common/logger.js';
-import { serverChannelOptions } from '../common/server-channel.js';
 import { envName, type OptionKey } from '../config/options.js';
 import type { Settings } from '../config/settings.js';
-import { findServer } from '../discovery/find-server.js';
 import { writeMasquerade } from './masquerade.js';
-import { fetchStatus } from './status-command.js';
+import { fetchFarmStatus } from './status-command.js';
 
 export const TOOLS = ['make', 'ninja'] as const;
 export type Tool = (typeof TOOLS)[number];
@@ -27,8 +24,7 @@ interface Counts {
 /** The farm's free slots now, or undefined if the server cannot be asked. */
 async function freeSlots(settings: Settings): Promise<number | undefined> {
   try {
-    const addr = await findServer({ ...settings, sendsToken: settings.tokens[0] !== undefined, tlsCa: settings.tls.ca }, createLogger({ level: 'error', role: 'status' }));
-    const status = await fetchStatus(addr, settings.connectTimeoutMs, settings.tokens[0], serverChannelOptions(settings));
+    const status = await fetchFarmStatus(settings);
     return status.workers.filter((w) => w.state === 'running').reduce((n, w) => n + Math.max(0, w.maxJobs - w.running), 0);
   } catch (err) {
     if (!(err instanceof Error)) throw err;

@@ -1,12 +1,9 @@
 // The subcommands `workers list`, `jobs list`, `job status ID`, `scheduler status` and `cache …`, as text or JSON, from the snapshot --status uses.
-import { createLogger } from '../common/logger.js';
-import { serverChannelOptions } from '../common/server-channel.js';
 import type { Settings } from '../config/settings.js';
-import { findServer } from '../discovery/find-server.js';
 import type { FinishedJob, RunningJob, StatusReply } from '../protocol/messages.js';
 import { cacheCommand, isCacheVerb } from './cache-command.js';
 import { formatStatus } from './format-status.js';
-import { fetchStatus } from './status-command.js';
+import { fetchFarmStatus } from './status-command.js';
 
 /** Every verb phrase, as the shell completes them. */
 export const VERB_PHRASES = ['workers list', 'clients list', 'jobs list', 'job status', 'scheduler status', 'cache stats', 'cache trim', 'cache clear'] as const;
@@ -81,8 +78,7 @@ export async function runVerb(words: readonly string[], settings: Settings): Pro
   if (phrase === 'job status' && (third === undefined || third === '')) return { text: 'distbuild: job status needs a job id: job status ID\n', code: 2 };
   let s: StatusReply;
   try {
-    const addr = await findServer({ ...settings, sendsToken: settings.tokens[0] !== undefined, tlsCa: settings.tls.ca }, createLogger({ level: 'warn', role: 'status' }));
-    s = await fetchStatus(addr, settings.connectTimeoutMs, settings.tokens[0], serverChannelOptions(settings));
+    s = await fetchFarmStatus(settings);
   } catch (err) {
     if (!(err instanceof Error)) throw err;
     return { text: `distbuild: ${err.message}\n`, code: 1 };

@@ -185,19 +185,27 @@ export async function removeCacheFile(file: string): Promise<void> {
   }
 }
 
-/** Writes `data` to `file` by way of a temporary file in the same directory, renamed over it. */
-export async function writeCacheFile(file: string, data: Buffer): Promise<void> {
-  const dir = path.dirname(file);
-  const created = await mkdir(dir, { recursive: true, mode: DIR_MODE });
-  // mkdir ignores the setgid bit and applies the umask: set both on what it created (the cache and a shard).
-  if (created !== undefined) for (const d of new Set([created, dir])) await chmod(d, DIR_MODE);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+/**
+ * Writes `data` to `file` by way of a temporary file in the same directory, renamed over it: a
+ * reader sees the old file or the whole new one. `mode`, if given, is set despite the umask.
+ */
+export async function writeByRename(file: string, data: Buffer | string, mode?: number): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.distbuild-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await writeFile(temp, data, { mode: FILE_MODE, flag: 'wx' });
-    await chmod(temp, FILE_MODE); // the umask may have taken the group's bits
+    await writeFile(temp, data, { flag: 'wx', ...(mode === undefined ? {} : { mode }) });
+    if (mode !== undefined) await chmod(temp, mode); // the umask may have taken the group's bits
     await rename(temp, file);
   } catch (err) {
     await removeCacheFile(temp);
     throw err;
   }
+}
+
+/** Writes a cache file by rename, creating its shard (setgid, group-writable) if need be. */
+export async function writeCacheFile(file: string, data: Buffer): Promise<void> {
+  const dir = path.dirname(file);
+  const created = await mkdir(dir, { recursive: true, mode: DIR_MODE });
+  // mkdir ignores the setgid bit and applies the umask: set both on what it created (the cache and a shard).
+  if (created !== undefined) for (const d of new Set([created, dir])) await chmod(d, DIR_MODE);
+  await writeByRename(file, data, FILE_MODE);
 }

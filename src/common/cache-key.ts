@@ -18,6 +18,8 @@ export const CACHE_FORMAT = 'distbuild-cache-1';
 /** What stands for a checkout's base in normalized arguments, manifests and depfiles. */
 export const BASE_MARK = '@DISTBUILD_BASE@';
 
+export type Cacheable = Extract<Cacheability, { type: 'cacheable' }>;
+
 export type Cacheability =
   | {
       readonly type: 'cacheable';
@@ -38,10 +40,13 @@ const PLAIN_PATH = /^\/[\w.+/-]+$/;
 
 const uncacheable = (reason: string): Cacheability => ({ type: 'uncacheable', reason });
 
-/** Whether the result of `argv`, run in `cwd` (absolute, client side), may come from the cache, and how it is keyed. */
-export function cacheability(argv: readonly string[], cwd: string, mount: string): Cacheability {
+/**
+ * Whether the result of `argv`, run in `cwd` (absolute, client side), may come from the cache,
+ * and how it is keyed; `parsed` is argv's CommandLine when the caller has it already.
+ */
+export function cacheability(argv: readonly string[], cwd: string, mount: string, parsed?: CommandLine): Cacheability {
   if (!isIdentifiedCompiler(argv[0] ?? '')) return uncacheable(`${argv[0] ?? ''} is not a compiler the cache knows`);
-  const cl = parseCommandLine(argv);
+  const cl = parsed ?? parseCommandLine(argv);
   if (cl.mode !== 'compile' || !argv.includes('-c')) return uncacheable('not a compile to an object (-c)');
   if (cl.inputs.length !== 1 || cl.inputs[0] === undefined) return uncacheable('not exactly one source');
   if (cl.readsStdin || cl.responseFiles.length > 0) return uncacheable('reads stdin or a response file');
@@ -139,7 +144,7 @@ export interface DirectKeyInput {
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** The direct-mode key: compiler, arguments, working directory, environment and source, with the checkout's base marked. */
-export function directKey(c: Extract<Cacheability, { type: 'cacheable' }>, input: DirectKeyInput): string {
+export function directKey(c: Cacheable, input: DirectKeyInput): string {
   const argv = normalizeArgs(input.argv, c.cl.inputs[0], c.base);
   const cwd = c.base === undefined ? input.cwd : markPath(input.cwd, c.base);
   const env = Object.entries(input.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

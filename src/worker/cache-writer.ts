@@ -1,6 +1,6 @@
 // Stores a successful compile's result in the shared cache, under a key computed from what this worker read.
 import path from 'node:path';
-import { cacheability, directKey, markText, resultKey, type ManifestFile } from '../common/cache-key.js';
+import { cacheability, directKey, markText, resultKey, type Cacheable, type ManifestFile } from '../common/cache-key.js';
 import {
   MAX_CANDIDATES, decodeManifest, encodeEntry, encodeManifest, entryPath, manifestPath, readCacheFile, writeCacheFile, type ManifestCandidate,
 } from '../common/cache-files.js';
@@ -27,9 +27,10 @@ export interface StoreInput {
 export type StoreOutcome = { readonly type: 'stored'; readonly bytes: number } | { readonly type: 'skipped'; readonly reason: string };
 
 export interface CacheWriter {
-  /** Whether this job's result is worth reading before it is published. */
-  wants(job: Job): boolean;
-  store(input: StoreInput): Promise<StoreOutcome>;
+  /** How this job's result is keyed, if it is worth reading before it is published. */
+  wants(job: Job): Cacheable | undefined;
+  /** Stores the result of a job wants() took. */
+  store(input: StoreInput, c: Cacheable): Promise<StoreOutcome>;
 }
 
 export interface CacheWriterOptions {
@@ -46,14 +47,13 @@ export function createCacheWriter(options: CacheWriterOptions): CacheWriter {
   const { dir, mount, hashes } = options;
   return {
     wants(job) {
-      if (!job.cacheStore || job.compiler === '' || job.kind !== 'JOB_KIND_COMPILE') return false;
-      return cacheability(job.argv, fromMountRelative(job.cwd, job.clientMount), job.clientMount).type === 'cacheable';
+      if (!job.cacheStore || job.compiler === '' || job.kind !== 'JOB_KIND_COMPILE') return undefined;
+      const c = cacheability(job.argv, fromMountRelative(job.cwd, job.clientMount), job.clientMount);
+      return c.type === 'cacheable' ? c : undefined;
     },
-    async store(input) {
+    async store(input, c) {
       const { job } = input;
       const cwd = fromMountRelative(job.cwd, job.clientMount);
-      const c = cacheability(job.argv, cwd, job.clientMount);
-      if (c.type !== 'cacheable') return skipped(c.reason);
       // The job's paths are the client's; this worker reads them under its own mount.
       const here = (p: string): string => (isUnder(p, job.clientMount) ? path.join(mount, path.relative(job.clientMount, p)) : p);
       /** The file's hash, or why it cannot stand in a key. */

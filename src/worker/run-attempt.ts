@@ -108,7 +108,8 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
     async publish() {
       try {
         // The object is read before it is published: once renamed into place, the build may change it.
-        const cache = options.cache?.writer.wants(assign.job) === true ? options.cache : undefined;
+        const keyed = options.cache?.writer.wants(assign.job);
+        const cache = keyed !== undefined ? options.cache : undefined;
         // So is the depfile: ninja deletes it once it has read it.
         const objectTemp = cmd.outputs.find((o) => o.role === 'output')?.temp;
         const depfileTemp = cmd.outputs.find((o) => o.role === 'depfile')?.temp;
@@ -117,7 +118,7 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
           : undefined;
         const outputs = await publish(cmd.outputs, options.mount, assign.job.clientMount);
         published = true;
-        if (cache !== undefined && read !== undefined) {
+        if (cache !== undefined && keyed !== undefined && read !== undefined) {
           const [object, depfile] = read;
           const input = {
             job: assign.job, executable: cmd.file, startedMs, object, depfile: translateText(depfile, options.mount, assign.job.clientMount),
@@ -125,7 +126,7 @@ export async function runAttempt(assign: Assignment, options: RunAttemptOptions)
           };
           // After the result: a store never delays the build.
           setImmediate(() => {
-            cache.writer.store(input).then((o) => cache.report(assign.job, o), (err: unknown) => cache.report(assign.job, err instanceof Error ? err : new Error(String(err))));
+            cache.writer.store(input, keyed).then((o) => cache.report(assign.job, o), (err: unknown) => cache.report(assign.job, err instanceof Error ? err : new Error(String(err))));
           });
         }
         return { ...result, outputs, staged: false };
